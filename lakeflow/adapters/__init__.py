@@ -1,0 +1,1 @@
+"""Effectful adapters: lakes, sources, sinks. Third-party errors are translated here."""

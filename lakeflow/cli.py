@@ -1,0 +1,1 @@
+"""The ``lakeflow`` command line."""

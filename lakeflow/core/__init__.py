@@ -1,0 +1,1 @@
+"""The functional core: pure stages, checks, records and config. No I/O, no clock, no env."""

@@ -1,0 +1,1 @@
+"""Pure transform stages: clean, derive, keep, categorize, aggregate, protect."""

@@ -1,0 +1,1 @@
+"""Execute lazy plans built by the core, reading each source once."""

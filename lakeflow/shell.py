@@ -1,0 +1,1 @@
+"""The shell: ``run()``, the one place that sequences effects."""

@@ -1,0 +1,1 @@
+"""Shipped for users: the Lake contract suite, hypothesis strategies and pytest fixtures."""
