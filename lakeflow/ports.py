@@ -1,0 +1,305 @@
+"""Ports: the protocols the shell talks to. Adapters implement them; the shell sequences them.
+
+The :class:`Lake` port mirrors lakeFS (repository, branches, objects, commits, merges) so that
+the lakeFS adapter is a thin mapping and the embedded ``LocalLake`` behaves the same. Every
+operation returns an ``IOResult`` with a :class:`LakeError` value; nothing here raises for an
+expected failure. The notebook helpers (``scan``, ``head``,
+``branches``, ``history``) are the exception: they raise :class:`LakeflowError` with a clear
+message, because a notebook user wants a frame or an exception, not a container.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol, TypeAlias, runtime_checkable
+
+import polars as pl
+from returns.io import IOResult
+
+from lakeflow.core.errors import ExtractError, LakeError, LoadError
+from lakeflow.core.incremental import IncrementalSpec, Watermark
+
+__all__ = [
+    "BRANCH_ID",
+    "BranchInfo",
+    "Change",
+    "ChangeType",
+    "CommitInfo",
+    "ExtractContext",
+    "Lake",
+    "MergeStrategy",
+    "ObjectInfo",
+    "RepositoryInfo",
+    "Sink",
+    "Source",
+]
+
+BRANCH_ID = re.compile(r"^\w[-\w]*$")
+"""lakeFS branch ids: a word character, then word characters or dashes (no ``/`` or ``.``)."""
+
+MergeStrategy: TypeAlias = Literal["dest-wins", "source-wins"] | None
+ChangeType: TypeAlias = Literal["added", "removed", "changed"]
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryInfo:
+    """A repository: its id and default branch."""
+
+    id: str
+    default_branch: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    """A branch and the commit it points at."""
+
+    name: str
+    commit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """One commit. ``parents`` is ``[dest, source]`` for merge commits."""
+
+    id: str
+    parents: tuple[str, ...]
+    message: str
+    metadata: Mapping[str, str]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """An object's stats at a ref (``checksum`` is the content hash)."""
+
+    path: str
+    size: int
+    checksum: str
+    content_type: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One path that differs between two refs, or is uncommitted on a branch."""
+
+    path: str
+    type: ChangeType
+
+
+@runtime_checkable
+class Lake(Protocol):
+    """A versioned object store bound to one repository, with lakeFS semantics.
+
+    Branch ids match :data:`BRANCH_ID`. Writes go to a branch's uncommitted (staging) area and
+    become visible at a commit id only when committed. Commits and merges move a branch head
+    atomically (compare-and-swap): a concurrent move makes one of them fail with a ``conflict``
+    :class:`LakeError` (``retryable`` when retrying can succeed, such as a lost race on a head).
+    """
+
+    @property
+    def url(self) -> str:
+        """Where the lake lives, without secrets (``local:///abs/path``, ``lakefs://host``)."""
+        ...
+
+    @property
+    def repository(self) -> str:
+        """The repository id this handle is bound to."""
+        ...
+
+    # -- repository ---------------------------------------------------------------------------
+    def create_repository(
+        self, *, default_branch: str = "main", exist_ok: bool = False
+    ) -> IOResult[RepositoryInfo, LakeError]:
+        """Create the repository with an initial empty commit on ``default_branch``."""
+        ...
+
+    def get_repository(self) -> IOResult[RepositoryInfo, LakeError]:
+        """The repository's info; ``not_found`` if it was never created."""
+        ...
+
+    # -- branches and refs --------------------------------------------------------------------
+    def create_branch(
+        self, name: str, source: str, *, exist_ok: bool = False
+    ) -> IOResult[str, LakeError]:
+        """Create ``name`` at ``source`` (a branch or commit id); returns the commit id."""
+        ...
+
+    def delete_branch(self, name: str) -> IOResult[None, LakeError]:
+        """Delete a branch (its commits stay reachable by id); the default branch is refused."""
+        ...
+
+    def list_branches(self) -> IOResult[tuple[BranchInfo, ...], LakeError]:
+        """All branches, sorted by name."""
+        ...
+
+    def resolve(self, ref: str) -> IOResult[str, LakeError]:
+        """The commit id a branch name or commit id (or unique prefix) points at."""
+        ...
+
+    # -- objects ------------------------------------------------------------------------------
+    def put_bytes(
+        self,
+        branch: str,
+        path: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> IOResult[ObjectInfo, LakeError]:
+        """Stage an object from bytes on ``branch`` (visible after the next commit)."""
+        ...
+
+    def put_file(
+        self,
+        branch: str,
+        path: str,
+        source: Path,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> IOResult[ObjectInfo, LakeError]:
+        """Stage an object from a local file, streamed (never the whole file in memory)."""
+        ...
+
+    def delete_object(self, branch: str, path: str) -> IOResult[None, LakeError]:
+        """Stage the removal of ``path`` on ``branch``."""
+        ...
+
+    def get_bytes(self, ref: str, path: str) -> IOResult[bytes, LakeError]:
+        """An object's content at ``ref`` (a branch sees its uncommitted writes)."""
+        ...
+
+    def stat(self, ref: str, path: str) -> IOResult[ObjectInfo, LakeError]:
+        """An object's stats at ``ref``; ``not_found`` if absent."""
+        ...
+
+    def list_objects(
+        self, ref: str, prefix: str = ""
+    ) -> IOResult[tuple[ObjectInfo, ...], LakeError]:
+        """Objects under ``prefix`` at ``ref``, sorted by path."""
+        ...
+
+    def scan_frame(self, ref: str, path: str) -> IOResult[pl.LazyFrame, LakeError]:
+        """A lazy frame over a parquet object, or over every ``*.parquet`` under a folder."""
+        ...
+
+    # -- commits, merges, history -------------------------------------------------------------
+    def uncommitted(self, branch: str) -> IOResult[tuple[Change, ...], LakeError]:
+        """Staged changes on ``branch`` that differ from its head commit."""
+        ...
+
+    def commit(
+        self,
+        branch: str,
+        message: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        allow_empty: bool = False,
+    ) -> IOResult[CommitInfo, LakeError]:
+        """Commit the branch's staged changes; ``invalid`` when there are none and not allowed."""
+        ...
+
+    def merge(
+        self,
+        source: str,
+        dest_branch: str,
+        *,
+        message: str = "",
+        metadata: Mapping[str, str] | None = None,
+        strategy: MergeStrategy = None,
+    ) -> IOResult[str, LakeError]:
+        """Three-way merge of ``source`` into ``dest_branch``; returns the merge commit id.
+
+        Always creates a commit with parents ``[dest head, source commit]`` (never a fast
+        forward). A path changed differently on both sides since the merge base is a
+        ``conflict`` unless ``strategy`` picks a side. A destination with uncommitted changes
+        is refused (``invalid``).
+        """
+        ...
+
+    def log(
+        self, ref: str, *, limit: int | None = None
+    ) -> IOResult[tuple[CommitInfo, ...], LakeError]:
+        """Commits reachable from ``ref``, newest first."""
+        ...
+
+    def diff(self, left: str, right: str) -> IOResult[tuple[Change, ...], LakeError]:
+        """Changes on ``right`` since its merge base with ``left`` (lakeFS' three-dot diff)."""
+        ...
+
+    # -- notebook helpers (raise LakeflowError) -----------------------------------------------
+    def scan(self, path: str, ref: str = "main") -> pl.LazyFrame:
+        """Like :meth:`scan_frame` but raises :class:`LakeflowError`; for notebooks."""
+        ...
+
+    def head(self, ref: str = "main") -> str:
+        """The commit id ``ref`` points at; raises :class:`LakeflowError` if unknown."""
+        ...
+
+    def branches(self) -> tuple[BranchInfo, ...]:
+        """All branches; raises :class:`LakeflowError` on failure."""
+        ...
+
+    def history(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
+        """Commits reachable from ``ref``, newest first; raises :class:`LakeflowError`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractContext:
+    """What a source may use to plan its read.
+
+    Attributes:
+        watermark: The checkpoint read at the run's base commit (``None`` on a first run or
+            for a non-incremental source). A source should push ``column >= value`` down
+            into its query; the shell then drops the rows already published at ``value``.
+        lake: The run's lake, for sources that read lake paths.
+        base_ref: The run's base commit id: lake paths are read there, never at a moving head.
+    """
+
+    watermark: Watermark | None
+    lake: Lake
+    base_ref: str
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Where a pipeline's rows come from.
+
+    ``describe()`` never includes secrets. ``extract`` returns a lazy frame; the shell caches
+    it so that every output of the run (raw copy, valid rows, quarantine, counts) reads the
+    source once. A source may read eagerly inside ``extract`` (connectorx does) so that
+    connection errors surface there, as retryable :class:`ExtractError` values.
+    """
+
+    @property
+    def incremental(self) -> IncrementalSpec | None:
+        """How the source is read incrementally, or ``None`` for a full read every run."""
+        ...
+
+    def describe(self) -> Mapping[str, object]:
+        """What the run record says about this source (kind, table, query...), secret-free."""
+        ...
+
+    def extract(self, context: ExtractContext) -> IOResult[pl.LazyFrame, ExtractError]:
+        """Plan (or perform) the read for one run."""
+        ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A destination outside the lake (a database table), loaded after the lake merge."""
+
+    def describe(self) -> Mapping[str, object]:
+        """What the run record says about this sink, secret-free."""
+        ...
+
+    def load(self, frame: pl.LazyFrame) -> IOResult[int, LoadError]:
+        """Load ``frame``; returns how many rows were inserted or changed."""
+        ...
