@@ -1,1 +1,113 @@
-"""Execute lazy plans built by the core, reading each source once."""
+"""Execute lazy plans built by the core, reading each source once.
+
+Effectful: this is where plans meet the engine. :func:`collect_together` runs any number of
+result frames and parquet sinks as ONE ``pl.collect_all`` on the streaming engine, so plans that
+share a cached input (such as a :class:`~lakeflow.core.validate.ValidationPlan`'s valid rows,
+quarantine and statistics) read their source once. Failures while executing (Polars errors,
+I/O errors, failures raised inside plans, Rust panics) come back as values.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+from returns.result import Failure, Result, Success
+
+from lakeflow.core.errors import (
+    InvalidOption,
+    PlanFailure,
+    StageError,
+    from_exception,
+    is_panic,
+)
+from lakeflow.core.validate import (
+    Checks,
+    PanderaSchema,
+    Validated,
+    plan_validation,
+)
+
+__all__ = ["collect_together", "import_pandera", "validate"]
+
+
+def collect_together(
+    frames: Sequence[pl.LazyFrame],
+    sinks: Sequence[tuple[pl.LazyFrame, Path]] = (),
+    *,
+    stage: str = "execute",
+) -> Result[list[pl.DataFrame], StageError]:
+    """Effect. Collect ``frames`` and write ``sinks`` to parquet in one streaming execution.
+
+    Args:
+        frames: Plans whose results are returned, in order.
+        sinks: ``(plan, path)`` pairs written with ``sink_parquet`` (parent folders created).
+        stage: The stage name failures carry.
+
+    Returns:
+        ``Success`` with one DataFrame per frame, or ``Failure(StageError)`` when executing
+        failed (nothing is guaranteed about sinks that were partly written).
+    """
+    plans = list(frames) + [plan.sink_parquet(path, lazy=True, mkdir=True) for plan, path in sinks]
+    if not plans:
+        return Success([])
+    try:
+        results = pl.collect_all(plans, engine="streaming")
+    except (pl.exceptions.PolarsError, OSError, PlanFailure) as exc:
+        return Failure(from_exception(exc, stage=stage))
+    except BaseException as exc:
+        if is_panic(exc):
+            return Failure(from_exception(exc, stage=stage))
+        raise
+    return Success(list(results[: len(frames)]))
+
+
+def validate(
+    frame: pl.LazyFrame, checks: Checks, *, now: datetime | None = None
+) -> Result[Validated, StageError]:
+    """Effect. Validate ``frame`` eagerly (for notebooks and tests): one read of the source.
+
+    Returns:
+        ``Success(Validated)`` whose ``valid`` and ``quarantine`` are in-memory frames (as
+        lazy frames); ``Failure(ValidationFailed)`` when the data failed; another
+        ``Failure(StageError)`` for invalid checks or a plan that failed to execute.
+    """
+    planned = plan_validation(frame, checks, now=now)
+    if isinstance(planned, Failure):
+        return Failure(planned.failure())
+    plan = planned.unwrap()
+    collected = collect_together([plan.stats, plan.valid, plan.quarantine], stage="validate")
+    if isinstance(collected, Failure):
+        return Failure(collected.failure())
+    stats, valid, quarantine = collected.unwrap()
+    concluded = plan.conclude(stats)
+    if isinstance(concluded, Failure):
+        return Failure(concluded.failure())
+    outcome = concluded.unwrap()
+    return Success(Validated(valid.lazy(), quarantine.lazy(), outcome.report, outcome.metrics))
+
+
+def import_pandera(target: str) -> Result[PanderaSchema, StageError]:
+    """Effect. Import a pandera model or schema named ``package.module:Name`` (for the shell).
+
+    Use with :func:`lakeflow.core.validate.resolve_pandera` after checking the result.
+    """
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        found: object = module
+        for part in attribute.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        return Failure(
+            InvalidOption(
+                "validate",
+                "pandera",
+                target,
+                (f"an importable 'package.module:Model' ({type(exc).__name__}: {exc})",),
+            )
+        )
+    return Success(found)

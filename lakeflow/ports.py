@@ -38,7 +38,7 @@ __all__ = [
     "Source",
 ]
 
-BRANCH_ID = re.compile(r"^\w[-\w]*$")
+BRANCH_ID = re.compile(r"^\w[-\w]*\Z", re.ASCII)
 """lakeFS branch ids: a word character, then word characters or dashes (no ``/`` or ``.``)."""
 
 MergeStrategy: TypeAlias = Literal["dest-wins", "source-wins"] | None
@@ -163,8 +163,13 @@ class Lake(Protocol):
         *,
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
+        move: bool = False,
     ) -> IOResult[ObjectInfo, LakeError]:
-        """Stage an object from a local file, streamed (never the whole file in memory)."""
+        """Stage an object from a local file, streamed (never the whole file in memory).
+
+        With ``move=True`` the caller gives the file away: the lake may rename it into its
+        store (no second copy) or delete it after uploading.
+        """
         ...
 
     def delete_object(self, branch: str, path: str) -> IOResult[None, LakeError]:

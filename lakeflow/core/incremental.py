@@ -137,8 +137,19 @@ def after_watermark(frame: pl.LazyFrame, watermark: Watermark | None) -> pl.Lazy
     value = pl.lit(watermark.value)
     if not watermark.keys:
         return frame.filter(column >= value)
-    key_columns = list(watermark.key_columns) or frame.collect_schema().names()
-    seen = pl.Series(_ROW_KEY, [dict(zip(key_columns, k, strict=True)) for k in watermark.keys])
+    schema = frame.collect_schema()
+    key_columns = list(watermark.key_columns) or schema.names()
+    key_type = (
+        pl.Struct({c: schema[c] for c in key_columns})
+        if all(c in schema for c in key_columns)
+        else None
+    )
+    seen = pl.Series(
+        _ROW_KEY,
+        [dict(zip(key_columns, k, strict=True)) for k in watermark.keys],
+        dtype=key_type,
+        strict=False,
+    )
     at_value = column == value
     already = _key_expr(key_columns).is_in(seen.implode())
     return frame.filter((column > value) | (at_value & ~already))

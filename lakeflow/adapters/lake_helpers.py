@@ -1,0 +1,335 @@
+"""Helpers every Lake adapter shares: input checks, OS-error translation and notebook helpers.
+
+The checks are pure and return a :class:`LakeError` value (or ``None`` when the input is fine)
+so that ``LocalLake`` and a lakeFS adapter reject the same inputs with the same codes, before
+any effect. :class:`NotebookHelpers` implements the port's notebook methods (``scan``,
+``head``, ``branches``, ``history``) on top of the ``IOResult`` methods, turning failures into
+a :class:`LakeflowError` whose message says what exists instead (nearby paths, branches).
+
+>>> check_path("put_bytes", "data/users/part-1.parquet") is None
+True
+>>> check_path("put_bytes", "data/../secret").code
+'invalid'
+>>> check_branch_id("create_branch", "feature/x").code
+'invalid'
+"""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from returns.io import IOFailure, IOResult
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from lakeflow.core.errors import LakeError, LakeflowError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from lakeflow.ports import BranchInfo, CommitInfo, ObjectInfo
+
+__all__ = [
+    "REPOSITORY_ID",
+    "NotebookHelpers",
+    "check_branch_id",
+    "check_metadata",
+    "check_object_metadata",
+    "check_path",
+    "check_repository_id",
+    "lake_error_from_os",
+    "nearby",
+    "unwrap_io",
+]
+
+T = TypeVar("T")
+E = TypeVar("E")
+
+REPOSITORY_ID: Final = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
+"""lakeFS repository ids: 3-63 characters, lowercase letters, digits and dashes."""
+
+_BRANCH_ID: Final = re.compile(r"\w[-\w]*", re.ASCII)  # lakeFS (Go RE2) \w is ASCII-only
+_HEADER_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode Cc: C0, DEL, C1
+_HEADER_VALUE: Final = re.compile(r"[\x20-\x7e]*")
+
+
+def check_repository_id(repository: object) -> str | None:
+    """Pure. Why ``repository`` is not a valid lakeFS repository id, or ``None`` if it is."""
+    if isinstance(repository, str) and REPOSITORY_ID.fullmatch(repository):
+        return None
+    return (
+        f"invalid repository id {repository!r}: lakeFS repository ids are 3-63 characters of "
+        "lowercase letters, digits and '-', starting with a letter or digit"
+    )
+
+
+def check_branch_id(op: str, name: object) -> LakeError | None:
+    """Pure. An ``invalid`` error unless ``name`` is a lakeFS branch id (``^\\w[-\\w]*$``)."""
+    if isinstance(name, str) and _BRANCH_ID.fullmatch(name):
+        return None
+    return LakeError(
+        op,
+        f"invalid branch id {name!r}: lakeFS branch ids match ^\\w[-\\w]*$ "
+        "(letters, digits, '_' and '-'; no '/' or '.')",
+        "invalid",
+    )
+
+
+def check_path(op: str, path: object) -> LakeError | None:
+    """Pure. An ``invalid`` error unless ``path`` is a relative POSIX path without ``.``/``..``.
+
+    Valid paths have no leading ``/``, no empty segment (``a//b``, trailing ``/``), no ``.`` or
+    ``..`` segment and no control characters, so every path names exactly one object.
+    """
+    if not isinstance(path, str):
+        return LakeError(op, f"object path must be a string, got {type(path).__name__}", "invalid")
+    problem = None
+    if not path:
+        problem = "it is empty"
+    elif path.startswith("/"):
+        problem = "it starts with '/' (lake paths are relative)"
+    elif _CONTROL.search(path):
+        problem = "it contains a control character"
+    else:
+        segments = path.split("/")
+        if any(s == "" for s in segments):
+            problem = "it has an empty segment ('//' or a trailing '/')"
+        elif any(s in {".", ".."} for s in segments):
+            problem = "it has a '.' or '..' segment"
+    if problem is None:
+        return None
+    return LakeError(op, f"invalid object path {path!r}: {problem}", "invalid")
+
+
+def check_metadata(
+    op: str, metadata: object, *, what: str = "commit metadata"
+) -> dict[str, str] | LakeError:
+    """Pure. ``metadata`` as a plain ``dict[str, str]``, or ``invalid`` if a key/value is not a str.
+
+    lakeFS stores metadata as string→string; its SDK fails on anything else, so lakeflow refuses
+    it up front instead of silently calling ``str()`` on it.
+    """
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        return LakeError(op, f"{what} must be a mapping of str to str", "invalid")
+    bad = [
+        f"{k!r}: {type(v).__name__}"
+        for k, v in metadata.items()
+        if not isinstance(k, str) or not isinstance(v, str)
+    ]
+    checked = {str(k): str(v) for k, v in metadata.items()}
+    if bad:
+        shown = ", ".join(bad[:5])
+        return LakeError(
+            op,
+            f"{what} must map str to str; convert these entries to strings first: {shown}",
+            "invalid",
+        )
+    return checked
+
+
+def check_object_metadata(op: str, metadata: object) -> dict[str, str] | LakeError:
+    """Pure. Like :func:`check_metadata`, and keys/values must also survive as HTTP headers.
+
+    lakeFS carries object metadata in ``x-lakefs-meta-<key>`` headers, so keys must be HTTP
+    tokens and values printable ASCII (a newline would split the header; non-ASCII does not
+    survive HTTP clients' header encoding). Commit metadata has no such limit.
+    """
+    checked = check_metadata(op, metadata, what="object metadata")
+    if isinstance(checked, LakeError):
+        return checked
+    bad_keys = [k for k in checked if not _HEADER_TOKEN.fullmatch(k)]
+    bad_values = [k for k, v in checked.items() if not _HEADER_VALUE.fullmatch(v)]
+    if bad_keys:
+        return LakeError(
+            op,
+            f"object metadata keys must be HTTP header tokens (letters, digits, -_.!#$%&'*+^`|~): "
+            f"{', '.join(repr(k) for k in bad_keys[:5])}",
+            "invalid",
+        )
+    if bad_values:
+        return LakeError(
+            op,
+            "object metadata values must be printable ASCII (no newlines or other control "
+            "characters, no non-ASCII): "
+            f"{', '.join(repr(k) for k in bad_values[:5])}",
+            "invalid",
+        )
+    return checked
+
+
+_RETRYABLE_ERRNOS: Final = frozenset(
+    {errno.EAGAIN, errno.EINTR, errno.EBUSY, errno.ETIMEDOUT, errno.ESTALE}
+)
+_FULL_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_DENIED_ERRNOS: Final = frozenset({errno.EACCES, errno.EPERM})
+
+
+def lake_error_from_os(op: str, exc: OSError, *, what: str = "") -> LakeError:
+    """Pure. Translate an ``OSError`` met while doing ``op`` into a :class:`LakeError` value.
+
+    Disk full / quota → ``unavailable`` (not retryable: waiting will not free space); permission
+    denied → ``auth``; a missing local source file → ``not_found``; a directory where a file was
+    expected → ``invalid``; transient errors (EAGAIN, EINTR, EBUSY, ETIMEDOUT, ESTALE) →
+    ``unavailable`` and retryable; anything else → ``unavailable``.
+    """
+    target = f" {what}" if what else ""
+    detail = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    code = exc.errno
+    if code in _FULL_ERRNOS:
+        return LakeError(op, f"no space left writing{target}: {detail}{where}", "unavailable")
+    if code in _DENIED_ERRNOS:
+        return LakeError(op, f"permission denied{target}: {detail}{where}", "auth")
+    if code == errno.ENOENT:
+        return LakeError(op, f"not found{target}: {detail}{where}", "not_found")
+    if code in {errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG}:
+        return LakeError(op, f"invalid{target}: {detail}{where}", "invalid")
+    if code == errno.EROFS:
+        return LakeError(op, f"read-only file system{target}: {detail}{where}", "unavailable")
+    return LakeError(
+        op,
+        f"I/O error{target}: {detail}{where}",
+        "unavailable",
+        retryable=code in _RETRYABLE_ERRNOS,
+    )
+
+
+def nearby(wanted: str, candidates: list[str], *, n: int = 5) -> list[str]:
+    """Pure. Up to ``n`` candidates that look like ``wanted`` (for "did you mean" messages)."""
+    close = difflib.get_close_matches(wanted, candidates, n=n, cutoff=0.5)
+    if close:
+        return close
+    head = wanted.split("/", 1)[0]
+    return [c for c in candidates if c.startswith(head)][:n]
+
+
+def unwrap_io(result: IOResult[T, E]) -> Result[T, E]:
+    """Effect boundary. The ``Result`` inside an ``IOResult`` (for notebooks, tests, the shell)."""
+    if isinstance(result, IOFailure):
+        return Failure(unsafe_perform_io(result.failure()))
+    return Success(unsafe_perform_io(result.unwrap()))
+
+
+def _unwrap(result: IOResult[T, LakeError], explain: str) -> T:
+    """Effect boundary for notebooks: the success value, or raise ``LakeflowError``."""
+    outcome = unwrap_io(result)
+    if isinstance(outcome, Failure):
+        raise LakeflowError(f"{explain}: {outcome.failure().message}")
+    return outcome.unwrap()
+
+
+class NotebookHelpers:
+    """Mixin: the port's notebook helpers, built on an adapter's ``IOResult`` methods.
+
+    The helpers raise :class:`LakeflowError` with a message naming what exists (branches,
+    nearby paths), because a notebook user wants a frame or an exception. An adapter mixes this
+    in and implements the port's ``IOResult`` methods; nothing else is needed.
+    """
+
+    # -- provided by the adapter (see lakeflow.ports.Lake) -----------------------------------
+    @property
+    def url(self) -> str:  # pragma: no cover - implemented by the adapter
+        raise NotImplementedError
+
+    @property
+    def repository(self) -> str:  # pragma: no cover - implemented by the adapter
+        raise NotImplementedError
+
+    def resolve(self, ref: str) -> IOResult[str, LakeError]:  # pragma: no cover
+        raise NotImplementedError
+
+    def list_branches(self) -> IOResult[tuple[BranchInfo, ...], LakeError]:  # pragma: no cover
+        raise NotImplementedError
+
+    def list_objects(
+        self, ref: str, prefix: str = ""
+    ) -> IOResult[tuple[ObjectInfo, ...], LakeError]:  # pragma: no cover
+        raise NotImplementedError
+
+    def scan_frame(
+        self, ref: str, path: str
+    ) -> IOResult[pl.LazyFrame, LakeError]:  # pragma: no cover
+        raise NotImplementedError
+
+    def log(
+        self, ref: str, *, limit: int | None = None
+    ) -> IOResult[tuple[CommitInfo, ...], LakeError]:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- notebook helpers -----------------------------------------------------------------------
+    def _where(self) -> str:
+        return f"repository {self.repository!r} at {self.url}"
+
+    def _missing_ref(self, ref: str, error: LakeError) -> LakeflowError:
+        if error.code != "not_found":
+            return LakeflowError(f"cannot resolve ref {ref!r} in {self._where()}: {error.message}")
+        listed = unwrap_io(self.list_branches())
+        if isinstance(listed, Failure):
+            return LakeflowError(f"cannot open {self._where()}: {listed.failure().message}")
+        names = [b.name for b in listed.unwrap()]
+        close = nearby(ref, names)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return LakeflowError(
+            f"no branch or commit {ref!r} in {self._where()}; "
+            f"branches: {', '.join(names) or '(none)'}{hint}"
+        )
+
+    def head(self, ref: str = "main") -> str:
+        """Effect. The commit id ``ref`` points at; raises :class:`LakeflowError` if unknown."""
+        resolved = unwrap_io(self.resolve(ref))
+        if isinstance(resolved, Failure):
+            raise self._missing_ref(ref, resolved.failure())
+        return resolved.unwrap()
+
+    def branches(self) -> tuple[BranchInfo, ...]:
+        """Effect. All branches, sorted by name; raises :class:`LakeflowError` on failure."""
+        return _unwrap(self.list_branches(), f"cannot list branches of {self._where()}")
+
+    def history(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
+        """Effect. Commits reachable from ``ref``, newest first; raises :class:`LakeflowError`."""
+        commit_id = self.head(ref)
+        return _unwrap(self.log(commit_id, limit=limit), f"cannot read the history of {ref!r}")
+
+    def scan(self, path: str, ref: str = "main") -> pl.LazyFrame:
+        """Effect. A lazy frame over a parquet object or folder at ``ref``; raises if missing.
+
+        ``ref`` is a branch (its uncommitted writes included) or a commit id: time travel.
+        """
+        scanned = unwrap_io(self.scan_frame(ref, path))
+        if not isinstance(scanned, Failure):
+            return scanned.unwrap()
+        error = scanned.failure()
+        if error.code != "not_found":
+            raise LakeflowError(f"cannot scan {path!r} at {ref!r}: {error.message}")
+        commit_id = self.head(ref)  # raises, listing the branches, when ref is unknown
+        raise LakeflowError(self._missing_path_message(path, ref, commit_id, error))
+
+    def _missing_path_message(self, path: str, ref: str, commit_id: str, error: LakeError) -> str:
+        at = f"{ref!r}" if ref == commit_id else f"{ref!r} (commit {commit_id[:12]})"
+        listing = unwrap_io(self.list_objects(ref))
+        if isinstance(listing, Failure):
+            return f"no parquet object or folder {path!r} at {at}: {error.reason}"
+        paths = [o.path for o in listing.unwrap()]
+        if not paths:
+            return f"no parquet object or folder {path!r} at {at}: the ref holds no objects"
+        candidates = sorted(
+            set(paths) | {p.rsplit("/", i)[0] for p in paths for i in (1, 2) if "/" in p}
+        )
+        # difflib is quadratic-ish: look near the longest existing folder prefix first.
+        parts = path.rstrip("/").split("/")
+        for depth in range(len(parts) - 1, -1, -1):
+            folder = "/".join(parts[:depth])
+            scoped = [c for c in candidates if c.startswith(folder)] if folder else candidates
+            if scoped:
+                candidates = scoped
+                break
+        close = nearby(path, candidates[:5000])
+        hint = f"; nearby paths: {', '.join(close)}" if close else ""
+        return f"no parquet object or folder {path!r} at {at}{hint}"

@@ -1,0 +1,266 @@
+"""Run records: what every run (published or failed) leaves behind, as versioned JSON.
+
+Pure. A :class:`RunRecord` describes a run that committed its outputs (and usually merged
+them); a :class:`FailureRecord` is a run that stopped at a failed step and left the target
+untouched. Both serialise to JSON with ``schema_version`` and parse back with
+:func:`record_from_json`, so ``lakeflow runs``/``show`` can read records written by any
+earlier lakeflow with the same major schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Final, Literal, TypeAlias
+
+__all__ = [
+    "RECORD_SCHEMA_VERSION",
+    "FailureRecord",
+    "RecordError",
+    "RowCounts",
+    "RunRecord",
+    "RunStatus",
+    "Step",
+    "WatermarkRange",
+    "record_from_json",
+]
+
+RECORD_SCHEMA_VERSION: Final = 1
+
+RunStatus: TypeAlias = Literal["published", "committed", "published_not_loaded", "failed"]
+"""``published``: merged into the target (and loaded into every sink). ``committed``: committed
+on the kept run branch, not merged (``--no-merge``). ``published_not_loaded``: merged, but a
+database load failed — ``lakeflow load RUN_ID`` re-applies it. ``failed``: target untouched."""
+
+Step: TypeAlias = Literal[
+    "resolve", "extract", "transform", "validate", "write", "commit", "merge", "load", "cleanup"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    """Row counts through the run: read, after transform, valid, quarantined, loaded."""
+
+    extracted: int = 0
+    transformed: int = 0
+    valid: int = 0
+    quarantined: int = 0
+    loaded: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WatermarkRange:
+    """The incremental window of a run: the checkpoint before (``from``) and after (``to``)."""
+
+    column: str
+    start: object = None
+    end: object = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"column": self.column, "from": self.start, "to": self.end}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordError:
+    """The failure a failed run stopped on."""
+
+    kind: str
+    message: str
+    retryable: bool
+    code: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
+        if self.code is not None:
+            out["code"] = self.code
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A run that committed its outputs; see :data:`RunStatus` for what ``status`` means.
+
+    ``commit`` is the run branch's commit; ``merge_commit`` the merge into ``target`` (``None``
+    with ``--no-merge``). ``steps`` maps a step to the seconds it took, ``attempts`` a step to
+    how many attempts it needed (retries of transient errors and of merge conflicts).
+    ``source`` never holds secrets. ``note`` says in words what happened when it is not
+    obvious from the counts (for example "no new input since the last run").
+    """
+
+    run_id: str
+    pipeline: str
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime
+    target: str
+    base_commit: str | None
+    commit: str | None
+    merge_commit: str | None
+    run_branch: str | None
+    source: Mapping[str, object]
+    watermark: WatermarkRange | None
+    rows: RowCounts
+    steps: Mapping[str, float]
+    attempts: Mapping[str, int]
+    validation: Mapping[str, object] | None
+    quality: Mapping[str, object] | None
+    outputs: Mapping[str, str]
+    config_sha256: str | None
+    lakeflow_version: str
+    note: str = ""
+    sinks: tuple[Mapping[str, object], ...] = ()
+    schema_version: int = RECORD_SCHEMA_VERSION
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def to_json(self) -> dict[str, object]:
+        """Pure. The record as a JSON-able dict (stable keys, ISO-8601 UTC timestamps)."""
+        return _to_json(self)
+
+    def dumps(self) -> str:
+        """Pure. The record as pretty, key-sorted JSON text."""
+        return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    """A run that stopped at ``failed_step``.
+
+    With ``status="failed"`` the target was left untouched; the record and any quarantined
+    rows are committed on the kept ``run_branch`` (when the run got that far) and in the run
+    history. With ``status="published_not_loaded"`` the lake merge succeeded
+    (``merge_commit``) but a database load failed: ``lakeflow load RUN_ID`` re-applies it.
+    """
+
+    run_id: str
+    pipeline: str
+    started_at: datetime
+    finished_at: datetime
+    target: str
+    base_commit: str | None
+    commit: str | None
+    run_branch: str | None
+    source: Mapping[str, object]
+    watermark: WatermarkRange | None
+    rows: RowCounts
+    steps: Mapping[str, float]
+    attempts: Mapping[str, int]
+    failed_step: Step
+    error: RecordError
+    validation: Mapping[str, object] | None = None
+    quality: Mapping[str, object] | None = None
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    config_sha256: str | None = None
+    lakeflow_version: str = ""
+    merge_commit: str | None = None
+    status: RunStatus = "failed"
+    note: str = ""
+    sinks: tuple[Mapping[str, object], ...] = ()
+    schema_version: int = RECORD_SCHEMA_VERSION
+
+    @property
+    def ok(self) -> bool:
+        return False
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def to_json(self) -> dict[str, object]:
+        """Pure. The record as a JSON-able dict (stable keys, ISO-8601 UTC timestamps)."""
+        return _to_json(self)
+
+    def dumps(self) -> str:
+        """Pure. The record as pretty, key-sorted JSON text."""
+        return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, RowCounts):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, WatermarkRange | RecordError):
+        return {k: _jsonable(v) for k, v in value.to_json().items()}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _to_json(record: RunRecord | FailureRecord) -> dict[str, object]:
+    out = {f.name: _jsonable(getattr(record, f.name)) for f in fields(record)}
+    out["duration_s"] = round(record.duration_s, 6)
+    return out
+
+
+def _datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 timestamp, got {value!r}")
+    return datetime.fromisoformat(value)
+
+
+def record_from_json(data: Mapping[str, Any]) -> RunRecord | FailureRecord:
+    """Pure. Parse a record written by :meth:`RunRecord.to_json`/:meth:`FailureRecord.to_json`.
+
+    Raises ``ValueError`` for a record of an unknown ``schema_version`` or a malformed one.
+    """
+    version = data.get("schema_version")
+    if version != RECORD_SCHEMA_VERSION:
+        raise ValueError(f"unsupported run record schema_version {version!r}")
+    rows = RowCounts(**{k: int(v) for k, v in dict(data.get("rows") or {}).items()})
+    wm_raw = data.get("watermark")
+    watermark = (
+        WatermarkRange(str(wm_raw["column"]), wm_raw.get("from"), wm_raw.get("to"))
+        if isinstance(wm_raw, Mapping)
+        else None
+    )
+    common: dict[str, Any] = {
+        "run_id": str(data["run_id"]),
+        "pipeline": str(data["pipeline"]),
+        "started_at": _datetime(data["started_at"]),
+        "finished_at": _datetime(data["finished_at"]),
+        "target": str(data["target"]),
+        "base_commit": data.get("base_commit"),
+        "commit": data.get("commit"),
+        "merge_commit": data.get("merge_commit"),
+        "run_branch": data.get("run_branch"),
+        "source": dict(data.get("source") or {}),
+        "watermark": watermark,
+        "rows": rows,
+        "steps": {str(k): float(v) for k, v in dict(data.get("steps") or {}).items()},
+        "attempts": {str(k): int(v) for k, v in dict(data.get("attempts") or {}).items()},
+        "validation": data.get("validation"),
+        "quality": data.get("quality"),
+        "outputs": {str(k): str(v) for k, v in dict(data.get("outputs") or {}).items()},
+        "config_sha256": data.get("config_sha256"),
+        "lakeflow_version": str(data.get("lakeflow_version", "")),
+        "note": str(data.get("note", "")),
+        "sinks": tuple(dict(s) for s in data.get("sinks") or ()),
+        "status": data["status"],
+    }
+    if data.get("failed_step") is not None:
+        err = data["error"]
+        return FailureRecord(
+            **common,
+            failed_step=data["failed_step"],
+            error=RecordError(
+                str(err["kind"]), str(err["message"]), bool(err["retryable"]), err.get("code")
+            ),
+        )
+    return RunRecord(**common)
