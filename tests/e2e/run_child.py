@@ -1,0 +1,90 @@
+"""A child process that runs the users pipeline once, for crash and concurrency tests.
+
+    python -m tests.e2e.run_child LAKE_ROOT REPOSITORY SOURCE_PARQUET [--kill-at N | --count]
+
+``--count`` prints how many profiled events (Python calls into the lake adapter and the shell,
+and the C calls they make: renames, fsyncs, SQLite statements...) one run makes; ``--kill-at N``
+sends SIGKILL to itself at the N-th such event, so a test can crash a real run at any point
+deterministically. Otherwise it runs normally (with retries on merge conflicts) and prints the
+outcome as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import polars as pl
+
+from lakeflow.adapters.frame_source import FrameSource
+from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.core.incremental import IncrementalSpec
+from lakeflow.core.validate import Checks
+from lakeflow.shell import Pipeline, RetryPolicy, run
+
+WATCHED = ("local_lake.py", "shell.py")
+
+
+def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
+    """The pipeline every crash and concurrency test runs: incremental by (ts, id)."""
+    checks = Checks.from_config(
+        {
+            "schema": {"properties": {"age": {"type": "integer", "minimum": 18}}},
+            "max_invalid_fraction": 0.5,
+        }
+    ).unwrap()
+    policy = RetryPolicy(
+        retry_on_conflict=retry_on_conflict, initial_backoff_s=0.01, max_backoff_s=0.1
+    )
+    frame = pl.scan_parquet(source)
+    return Pipeline(
+        "users",
+        FrameSource(frame, incremental=IncrementalSpec("ts", ("id",))),
+        checks=checks,
+        retry=policy,
+    )
+
+
+def _watched(frame: FrameType | None) -> bool:
+    return frame is not None and frame.f_code.co_filename.endswith(WATCHED)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root", type=Path)
+    parser.add_argument("repository")
+    parser.add_argument("source", type=Path)
+    parser.add_argument("--kill-at", type=int, default=0)
+    parser.add_argument("--count", action="store_true")
+    parser.add_argument("--retry-on-conflict", type=int, default=0)
+    args = parser.parse_args()
+
+    lake = LocalLake(args.root, args.repository)
+    pipeline = users_pipeline(args.source, retry_on_conflict=args.retry_on_conflict)
+    events = 0
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal events
+        if (event == "call" and _watched(frame)) or (event == "c_call" and _watched(frame)):
+            events += 1
+            if events == args.kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    if args.count or args.kill_at:
+        sys.setprofile(profile)
+    outcome = run(pipeline, lake)
+    sys.setprofile(None)
+    if args.count:
+        print(events)
+        return
+    record = outcome.value_or(None) or outcome.failure()
+    print(json.dumps({"status": record.status, "run_id": record.run_id}))
+
+
+if __name__ == "__main__":
+    main()
