@@ -35,10 +35,12 @@ from lakeflow.core.config import (
     NdjsonSourceConfig,
     ParquetSourceConfig,
     PipelineConfig,
+    SqlSourceConfig,
     key_path,
     parse_config,
 )
 from lakeflow.core.errors import ConfigError, ConfigProblem
+from lakeflow.core.secrets import Secret
 
 __all__ = ["config_from_yaml", "load_config"]
 
@@ -257,7 +259,22 @@ def _resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
         "://" not in source.path
     ):
         source = dataclasses.replace(source, path=_absolute(source.path, base))
-    return dataclasses.replace(config, lake=lake, source=source)
+    if isinstance(source, SqlSourceConfig):
+        source = dataclasses.replace(source, uri=_sqlite_absolute(source.uri, base))
+    load = config.load
+    if load.database is not None:
+        database = dataclasses.replace(load.database, uri=_sqlite_absolute(load.database.uri, base))
+        load = dataclasses.replace(load, database=database)
+    return dataclasses.replace(config, lake=lake, source=source, load=load)
+
+
+def _sqlite_absolute(uri: Secret, base: Path) -> Secret:
+    """``sqlite://relative/file.db`` resolved against ``base`` (``sqlite:///abs`` is kept)."""
+    text = uri.reveal()
+    if not text.startswith("sqlite://") or text.startswith("sqlite:///"):
+        return uri
+    location, sep, query = text.removeprefix("sqlite://").partition("?")
+    return Secret("sqlite://" + _absolute(location, base) + sep + query)
 
 
 def _io_failure(message: str) -> IOResult[PipelineConfig, ConfigError]:

@@ -23,7 +23,6 @@ from lakeflow.core.config import (
     SqlSourceConfig,
     TypeConversion,
     ValuesBin,
-    builder_options,
     config_error,
     interpolate,
     key_path,
@@ -1028,29 +1027,8 @@ def test_decoder_closed_sets_match_the_builders() -> None:
 
 def test_builder_options_build_every_step_and_check_without_problems() -> None:
     """Each decoded step and the validate block, as builder options, build cleanly."""
-    from lakeflow.core import transform
-    from lakeflow.core.stage import Stage
-    from lakeflow.core.validate.checks import Checks
+    from lakeflow.core.build import build_checks, build_transform
 
     config = decoded(full_config(), FULL_ENV)
-    stages: list[Stage] = []
-    for step in config.transform.steps:
-        options = builder_options(step)
-        if isinstance(step, CleanStep):
-            stages.append(transform.clean(**options))
-        elif isinstance(step, DeriveStep):
-            stages.append(transform.derive(options))
-        elif isinstance(step, FiltersStep):
-            stages.append(transform.keep(*options))
-        elif isinstance(step, CategorizeStep):
-            stages.extend(
-                transform.categorize(column, builder_options(c.bins), into=c.into)
-                for column, c in step.columns.items()
-            )
-        elif isinstance(step, ProtectStep):
-            assert isinstance(options["salt"], Secret)
-            stages.append(transform.protect(**options))
-        else:
-            stages.append(transform.aggregate(**options))
-    assert [p for s in stages for p in s.problems] == []
-    assert isinstance(Checks.from_config(builder_options(config.validate)), Success)
+    assert build_transform(config.transform).unwrap().problems == ()
+    assert isinstance(build_checks(config.validate), Success)
