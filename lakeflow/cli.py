@@ -1,8 +1,9 @@
 """The ``lakeflow`` command line: every command takes the pipeline's config file.
 
 Exit codes: 0 ok, 1 pipeline failure (or an unhealthy ``health``), 2 usage or config error.
-Human output goes to stderr while a run progresses and a summary to stdout at the end;
-``--json`` prints only the record, as JSON, on stdout. No command prints a secret.
+Human output is a line per step while a run progresses and a summary at the end (stdout);
+errors go to stderr. ``--json`` prints only the record, as JSON, on stdout. No command prints
+a secret.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _print_event(console: _Console) -> Callable[[RunEvent], None]:
         if event.status == "start":
             return
         marker = {"ok": "ok", "failed": "FAILED", "retry": "retry"}[event.status]
-        console.err(f"  {event.step:<9} {marker:<6} {_seconds(event.seconds)}  {event.detail}")
+        console.out(f"  {event.step:<9} {marker:<6} {_seconds(event.seconds)}  {event.detail}")
 
     return show
 
@@ -184,7 +185,7 @@ def init(config: ConfigArg) -> None:
             console.err(f"error: branch {branch}: {made.failure().message}")
             raise typer.Exit(1)
         state = "exists" if not isinstance(existed, Failure) else "created"
-        console.out(f"  branch {branch:<12} {state}")
+        console.out(f"  branch {branch:<17} {state}")
     readme = "_lakeflow/README.md"
     current = unwrap_io(lake.get_bytes(default, readme))
     if current.value_or(b"") != LAYOUT_README.encode():
@@ -199,9 +200,9 @@ def init(config: ConfigArg) -> None:
         if isinstance(committed, Failure):
             console.err(f"error: layout: {committed.failure().message}")
             raise typer.Exit(1)
-        console.out(f"  layout       created ({readme} on {default})")
+        console.out(f"  layout {'':<17} created ({readme} on {default})")
     else:
-        console.out("  layout       exists")
+        console.out(f"  layout {'':<17} exists")
 
 
 @app.command("run")
@@ -219,11 +220,18 @@ def run_command(
     job, console = _job(config)
     branch = target or job.config.lake.default_branch
     if not as_json:
-        console.err(f"lakeflow run {job.pipeline.name} -> {branch} ({job.lake.url})")
+        console.out(f"lakeflow run {job.pipeline.name} -> {branch} ({job.lake.url})")
     events = None if as_json else _print_event(console)
     outcome = run(job.pipeline, job.lake, branch, merge=not no_merge, on_event=events)
     record: RunRecord | FailureRecord = outcome.value_or(None) or outcome.failure()
     _emit_record(console, record, as_json=as_json)
+    missing_repository = (
+        isinstance(record, FailureRecord)
+        and record.failed_step == "resolve"
+        and isinstance(unwrap_io(job.lake.get_repository()), Failure)
+    )
+    if missing_repository and not as_json:
+        console.out(f"  hint: create the repository first: lakeflow init {config}")
     raise typer.Exit(0 if isinstance(record, RunRecord) else 1)
 
 

@@ -954,8 +954,9 @@ def _lost_merge_race(outcome: Outcome) -> bool:
 
 
 def _scratch_of(lake: Lake) -> Path | None:
+    """The lake's own scratch folder, when it has one (same filesystem: moves, not copies)."""
     scratch = getattr(lake, "scratch_dir", None)
-    return scratch if isinstance(scratch, Path) else None
+    return scratch if isinstance(scratch, Path) and scratch.is_dir() else None
 
 
 def load_run(pipeline: Pipeline, lake: Lake, run_id: str) -> Outcome:

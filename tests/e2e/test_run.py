@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -301,8 +302,11 @@ def test_run_history_lists_every_run_newest_first(tmp_path: Path) -> None:
     assert HISTORY_BRANCH in {b.name for b in lake.branches()}
 
 
-def test_secrets_never_reach_records_or_events(tmp_path: Path) -> None:
-    """A secret inside an error message is scrubbed from the record, history and events."""
+def test_secrets_never_reach_records_or_events(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A secret inside an error message is scrubbed from the record, history, events and logs."""
+    caplog.set_level(logging.DEBUG, logger="lakeflow")
     lake = new_lake(tmp_path)
     secret = "s3cr3t-Pa55"  # noqa: S105 - planted to prove it never leaks
     source = FailingSource(ExtractError("db", f"auth failed for postgresql://etl:{secret}@db/x"))
@@ -315,6 +319,8 @@ def test_secrets_never_reach_records_or_events(tmp_path: Path) -> None:
         lake.get_bytes(HISTORY_BRANCH, f"_lakeflow/runs/users/{record.run_id}.json")
     )
     assert secret.encode() not in history.unwrap()
+    assert "auth failed" in caplog.text, "the failure is logged"
+    assert secret not in caplog.text
 
 
 def test_no_merge_commits_on_the_kept_run_branch_only(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Runnable examples, on the embedded defaults (SQLite source, local lake)."""

@@ -1,0 +1,1 @@
+"""The tutorial's users pipeline, end to end: ``python -m examples.users``."""
