@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Literal, TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
 import polars as pl
 import structlog
@@ -50,6 +50,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from lakeflow.adapters.file_source import FileSource
 from lakeflow.adapters.frame_source import FrameSource
 from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import (
@@ -105,7 +106,7 @@ _log = structlog.wrap_logger(
 )
 T = TypeVar("T")
 E = TypeVar("E", bound=StageError)
-SourceLike: TypeAlias = Source | pl.LazyFrame | pl.DataFrame
+SourceLike: TypeAlias = Source | pl.LazyFrame | pl.DataFrame | str | Path
 Outcome: TypeAlias = Result[RunRecord, FailureRecord]
 
 
@@ -135,7 +136,8 @@ class Pipeline:
 
     Attributes:
         name: Used in branch ids and lake paths: letters, digits, ``_`` and ``-``.
-        source: A :class:`Source`, or a DataFrame/LazyFrame (wrapped in ``FrameSource``).
+        source: A :class:`Source`; a DataFrame/LazyFrame (wrapped in ``FrameSource``); or a
+            local parquet, csv or ndjson file, folder or glob (wrapped in ``FileSource``).
         transform: The composed transform stage (identity by default).
         checks: Validation checks (none by default: every row is valid).
         sinks: Database sinks, loaded after the lake merge from the published rows.
@@ -173,8 +175,11 @@ class Pipeline:
         return (self.load_path or f"validated_data/{self.name}").strip("/")
 
     def resolved_source(self) -> Source:
+        """The source as a :class:`Source` (frames and file paths wrapped)."""
         if isinstance(self.source, pl.DataFrame | pl.LazyFrame):
             return FrameSource(self.source)
+        if isinstance(self.source, str | Path):
+            return FileSource(self.source)
         return self.source
 
 
@@ -374,38 +379,44 @@ def _record_error(attempt: _Attempt, error: StageError) -> RecordError:
     )
 
 
+def _record_fields(attempt: _Attempt, status: RunStatus) -> dict[str, Any]:
+    """The fields every record of this attempt shares, as they stand now."""
+    return {
+        "run_id": attempt.run_id,
+        "pipeline": attempt.pipeline.name,
+        "status": status,
+        "started_at": attempt.started,
+        "finished_at": _now(),
+        "target": attempt.target,
+        "base_commit": attempt.base,
+        "commit": attempt.commit,
+        "merge_commit": attempt.merge_commit,
+        "run_branch": attempt.branch,
+        "source": attempt.source_description,
+        "watermark": attempt.watermark,
+        "rows": attempt.rows,
+        "steps": dict(attempt.steps),
+        "attempts": dict(attempt.attempts),
+        "validation": attempt.validation,
+        "quality": attempt.quality,
+        "outputs": dict(attempt.outputs),
+        "config_sha256": attempt.pipeline.config_sha256,
+        "lakeflow_version": _version(),
+        "note": attempt.note,
+        "sinks": tuple(attempt.sink_results),
+    }
+
+
 def _failure_record(
-    attempt: _Attempt,
-    step: Step,
-    error: StageError,
-    status: RunStatus = "failed",
+    attempt: _Attempt, step: Step, error: StageError, status: RunStatus = "failed"
 ) -> FailureRecord:
     return FailureRecord(
-        run_id=attempt.run_id,
-        pipeline=attempt.pipeline.name,
-        started_at=attempt.started,
-        finished_at=_now(),
-        target=attempt.target,
-        base_commit=attempt.base,
-        commit=attempt.commit,
-        run_branch=attempt.branch,
-        source=attempt.source_description,
-        watermark=attempt.watermark,
-        rows=attempt.rows,
-        steps=dict(attempt.steps),
-        attempts=dict(attempt.attempts),
-        failed_step=step,
-        error=_record_error(attempt, error),
-        validation=attempt.validation,
-        quality=attempt.quality,
-        outputs=dict(attempt.outputs),
-        config_sha256=attempt.pipeline.config_sha256,
-        lakeflow_version=_version(),
-        merge_commit=attempt.merge_commit,
-        status=status,
-        note=attempt.note,
-        sinks=tuple(attempt.sink_results),
+        **_record_fields(attempt, status), failed_step=step, error=_record_error(attempt, error)
     )
+
+
+def _run_record(attempt: _Attempt, status: RunStatus) -> RunRecord:
+    return RunRecord(**_record_fields(attempt, status))
 
 
 def _json_bytes(data: Mapping[str, object]) -> bytes:
@@ -761,33 +772,6 @@ def _write(attempt: _Attempt, executed: _Executed) -> None:
         _put_json(attempt, branch, paths["checkpoint"], checkpoint)
         _put_json(attempt, branch, paths["record"], _run_record(attempt, "committed").to_json())
     attempt.emit("write", "ok", f"{data_files} data file(s) on {branch}", attempt.steps["write"])
-
-
-def _run_record(attempt: _Attempt, status: RunStatus) -> RunRecord:
-    return RunRecord(
-        run_id=attempt.run_id,
-        pipeline=attempt.pipeline.name,
-        status=status,
-        started_at=attempt.started,
-        finished_at=_now(),
-        target=attempt.target,
-        base_commit=attempt.base,
-        commit=attempt.commit,
-        merge_commit=attempt.merge_commit,
-        run_branch=attempt.branch,
-        source=attempt.source_description,
-        watermark=attempt.watermark,
-        rows=attempt.rows,
-        steps=dict(attempt.steps),
-        attempts=dict(attempt.attempts),
-        validation=attempt.validation,
-        quality=attempt.quality,
-        outputs=dict(attempt.outputs),
-        config_sha256=attempt.pipeline.config_sha256,
-        lakeflow_version=_version(),
-        note=attempt.note,
-        sinks=tuple(attempt.sink_results),
-    )
 
 
 def _load_sinks(attempt: _Attempt, rows: pl.LazyFrame, row_count: int) -> None:

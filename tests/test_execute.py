@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 import pytest
-from polars.io.plugins import register_io_source
 from polars.testing import assert_frame_equal
 from returns.result import Failure, Success
 
@@ -27,23 +25,7 @@ from lakeflow.core.validate import (
     plan_validation,
 )
 from lakeflow.execute import collect_together, import_pandera, validate
-
-
-def _counting(frame: pl.DataFrame) -> tuple[pl.LazyFrame, list[int]]:
-    """A lazy source over ``frame`` that counts how often it is read."""
-    reads = [0]
-
-    def source(
-        columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _: int | None
-    ) -> Iterator[pl.DataFrame]:
-        reads[0] += 1
-        out = frame if columns is None else frame.select(columns)
-        if predicate is not None:
-            out = out.filter(predicate)
-        yield out if n_rows is None else out.head(n_rows)
-
-    return register_io_source(source, schema=frame.schema), reads
-
+from lakeflow.testing.sources import counting_source
 
 FRAME = pl.DataFrame(
     {
@@ -76,7 +58,7 @@ def _checks(n_rules: int) -> Checks:
 @pytest.mark.parametrize("n_rules", [0, 1, 8, 40])
 def test_the_source_is_read_once_for_any_number_of_rules(n_rules: int, tmp_path: Path) -> None:
     """Stats, valid sink and quarantine sink together read a shared source exactly once."""
-    lazy, reads = _counting(FRAME)
+    lazy, reads = counting_source(FRAME)
     plan = plan_validation(lazy, _checks(n_rules)).unwrap()
     valid_path, quarantine_path = tmp_path / "out" / "valid.parquet", tmp_path / "q.parquet"
     result = collect_together(
@@ -94,7 +76,7 @@ def test_the_source_is_read_once_for_any_number_of_rules(n_rules: int, tmp_path:
 
 def test_without_the_shared_plan_each_output_would_read_again() -> None:
     """The measured Polars behaviour the cache exists for: separate plans re-read the source."""
-    lazy, reads = _counting(FRAME)
+    lazy, reads = counting_source(FRAME)
     flagged = lazy.with_columns(ok=pl.col("age") > 0)
     pl.collect_all([flagged.filter("ok"), flagged.filter(~pl.col("ok"))], engine="in-memory")
     assert reads[0] > 1
@@ -141,7 +123,7 @@ def test_a_sink_that_cannot_be_written_is_a_failure(tmp_path: Path) -> None:
 
 def test_validate_returns_in_memory_frames_and_the_report() -> None:
     """The eager helper splits rows, reports, and equals planning + collecting by hand."""
-    lazy, reads = _counting(FRAME)
+    lazy, reads = counting_source(FRAME)
     validated = validate(lazy, _checks(2)).unwrap()
     assert reads == [1]
     plan = plan_validation(FRAME.lazy(), _checks(2)).unwrap()

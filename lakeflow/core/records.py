@@ -82,8 +82,30 @@ class RecordError:
         return out
 
 
+class _Record:
+    """What both record kinds share: duration and JSON serialisation."""
+
+    __slots__ = ()
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def to_json(self) -> dict[str, object]:
+        """Pure. The record as a JSON-able dict (stable keys, ISO-8601 UTC timestamps)."""
+        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        out["duration_s"] = round(self.duration_s, 6)
+        return out
+
+    def dumps(self) -> str:
+        """Pure. The record as pretty, key-sorted JSON text."""
+        return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str)
+
+
 @dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(_Record):
     """A run that committed its outputs; see :data:`RunStatus` for what ``status`` means.
 
     ``commit`` is the run branch's commit; ``merge_commit`` the merge into ``target`` (``None``
@@ -121,21 +143,9 @@ class RunRecord:
     def ok(self) -> bool:
         return self.status != "failed"
 
-    @property
-    def duration_s(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
-
-    def to_json(self) -> dict[str, object]:
-        """Pure. The record as a JSON-able dict (stable keys, ISO-8601 UTC timestamps)."""
-        return _to_json(self)
-
-    def dumps(self) -> str:
-        """Pure. The record as pretty, key-sorted JSON text."""
-        return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str)
-
 
 @dataclass(frozen=True, slots=True)
-class FailureRecord:
+class FailureRecord(_Record):
     """A run that stopped at ``failed_step``.
 
     With ``status="failed"`` the target was left untouched; the record and any quarantined
@@ -174,18 +184,6 @@ class FailureRecord:
     def ok(self) -> bool:
         return False
 
-    @property
-    def duration_s(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
-
-    def to_json(self) -> dict[str, object]:
-        """Pure. The record as a JSON-able dict (stable keys, ISO-8601 UTC timestamps)."""
-        return _to_json(self)
-
-    def dumps(self) -> str:
-        """Pure. The record as pretty, key-sorted JSON text."""
-        return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str)
-
 
 def _jsonable(value: object) -> object:
     if isinstance(value, datetime):
@@ -201,12 +199,6 @@ def _jsonable(value: object) -> object:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
-
-
-def _to_json(record: RunRecord | FailureRecord) -> dict[str, object]:
-    out = {f.name: _jsonable(getattr(record, f.name)) for f in fields(record)}
-    out["duration_s"] = round(record.duration_s, 6)
-    return out
 
 
 def _datetime(value: object) -> datetime:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import polars as pl
 import pytest
 from hypothesis import given
@@ -23,6 +21,7 @@ from lakeflow import (
     stage,
 )
 from lakeflow.core.stage import StageResult
+from lakeflow.testing.sources import counting_source
 
 
 def _frame(values: list[int]) -> pl.LazyFrame:
@@ -120,32 +119,19 @@ def test_stage_decorator_wraps_plain_and_result_functions() -> None:
 
 def test_missing_columns_fail_at_plan_time_naming_stage_and_columns() -> None:
     """A stage that uses absent columns fails before any data is read, naming them all."""
-    reads: list[int] = []
 
-    def source() -> pl.LazyFrame:
-        from polars.io.plugins import register_io_source
-
-        def gen(
-            columns: list[str] | None,
-            predicate: pl.Expr | None,
-            n_rows: int | None,
-            size: int | None,
-        ) -> Iterator[pl.DataFrame]:
-            reads.append(1)
-            yield pl.DataFrame({"x": [1]})
-
-        return register_io_source(gen, schema={"x": pl.Int64})
+    source, reads = counting_source(pl.DataFrame({"x": [1]}))
 
     declared = stage(lambda f: f.select("a", "b"), name="needs_ab", requires=["a", "x", "b"])
-    failure = declared(source()).failure()
+    failure = declared(source).failure()
     assert failure == MissingColumns("needs_ab", ("a", "b"), ("x",))
     assert "needs_ab" in failure.message and "'a', 'b'" in failure.message
 
     undeclared = stage(lambda f: f.select(pl.col("ghost") + 1), name="uses_ghost")
-    found = undeclared(source()).failure()
+    found = undeclared(source).failure()
     assert isinstance(found, MissingColumns)
     assert found.stage == "uses_ghost" and found.missing == ("ghost",)
-    assert reads == []
+    assert reads == [0]
 
 
 def test_returning_a_dataframe_is_a_bug_that_raises() -> None:

@@ -14,13 +14,10 @@ from hypothesis import strategies as st
 from polars.testing.parametric import column, dataframes
 from returns.result import Failure
 
-from lakeflow import InvalidOption, Stage
+from lakeflow import InvalidOption
 from lakeflow.core.transform import aggregate
 from lakeflow.testing.strategies import all_null_users, empty_users, numbers, special_float_users
-
-
-def run(stage: Stage, frame: pl.DataFrame) -> pl.DataFrame:
-    return stage(frame.lazy()).unwrap().collect()
+from tests.core.stages import run
 
 
 def is_missing(value: Any) -> bool:

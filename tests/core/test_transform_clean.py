@@ -35,20 +35,10 @@ from lakeflow.testing.strategies import (
     special_float_users,
     users_frames,
 )
+from tests.core.stages import plan_failure, run
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def run(stage: Stage, frame: pl.DataFrame) -> pl.DataFrame:
-    return stage(frame.lazy()).unwrap().collect()
-
-
-def plan_failure(stage: Stage, frame: pl.DataFrame) -> StageError:
-    result = stage(frame.lazy())
-    assert isinstance(result, Failure), "expected the stage to fail at plan time"
-    failure: StageError = result.failure()
-    return failure
 
 
 def execution_failure(

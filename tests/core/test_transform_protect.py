@@ -9,15 +9,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from lakeflow import InvalidOption, Stage
+from lakeflow import InvalidOption
 from lakeflow.core.secrets import Secret
 from lakeflow.core.transform import protect
 from lakeflow.testing.strategies import emails
-
-
-def run(stage: Stage, frame: pl.DataFrame) -> pl.DataFrame:
-    return stage(frame.lazy()).unwrap().collect()
-
+from tests.core.stages import run
 
 values = st.lists(st.none() | emails() | st.text(max_size=10), max_size=10)
 # Salts made of characters that never occur in hex digests or in the generated values.

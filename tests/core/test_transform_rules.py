@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 from polars.testing.parametric import column, dataframes
 from returns.result import Failure
 
-from lakeflow import InvalidExpression, InvalidOption, MissingColumns, Stage, StageError
+from lakeflow import InvalidExpression, InvalidOption, MissingColumns
 from lakeflow.core.transform import categorize, clean, derive, keep
 from lakeflow.testing.strategies import (
     all_null_users,
@@ -22,17 +22,7 @@ from lakeflow.testing.strategies import (
     special_float_users,
     users_frames,
 )
-
-
-def run(stage: Stage, frame: pl.DataFrame) -> pl.DataFrame:
-    return stage(frame.lazy()).unwrap().collect()
-
-
-def plan_failure(stage: Stage, frame: pl.DataFrame) -> StageError:
-    result = stage(frame.lazy())
-    assert isinstance(result, Failure), "expected the stage to fail at plan time"
-    failure: StageError = result.failure()
-    return failure
+from tests.core.stages import plan_failure, run
 
 
 def is_missing(value: Any) -> bool:

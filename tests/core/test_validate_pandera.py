@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pandera.polars as pa
@@ -12,29 +11,13 @@ import pytest
 from hypothesis import example, given, note
 from hypothesis import strategies as st
 from pandera.typing.polars import Series
-from polars.io.plugins import register_io_source
 from polars.testing.parametric import column, dataframes
 from returns.result import Failure, Success
 
 from lakeflow.core.errors import InvalidOption, ValidationFailed
 from lakeflow.core.validate import QUARANTINE_REASONS, Checks, plan_validation
 from lakeflow.execute import collect_together, validate
-
-
-def _counting(frame: pl.DataFrame) -> tuple[pl.LazyFrame, list[int]]:
-    """A lazy source over ``frame`` that counts how often it is read."""
-    reads = [0]
-
-    def source(
-        columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _: int | None
-    ) -> Iterator[pl.DataFrame]:
-        reads[0] += 1
-        out = frame if columns is None else frame.select(columns)
-        if predicate is not None:
-            out = out.filter(predicate)
-        yield out if n_rows is None else out.head(n_rows)
-
-    return register_io_source(source, schema=frame.schema), reads
+from lakeflow.testing.sources import counting_source
 
 
 class Users(pa.DataFrameModel):
@@ -62,7 +45,7 @@ USERS = pl.DataFrame(
 
 def test_a_field_check_violation_on_a_lazyframe_is_quarantined() -> None:
     """Unlike pandera on a LazyFrame (schema only), the data checks run and split rows."""
-    lazy, reads = _counting(USERS)
+    lazy, reads = counting_source(USERS)
     validated = validate(lazy, Checks(pandera=[Users], max_invalid_fraction=1.0)).unwrap()
     quarantine = validated.quarantine.collect().sort("age", nulls_last=True)
     reasons = quarantine[QUARANTINE_REASONS].to_list()
@@ -85,7 +68,7 @@ def test_plain_pandera_on_a_lazyframe_would_have_skipped_the_data_checks() -> No
 
 def test_custom_checks_share_the_single_read_with_every_other_rule() -> None:
     """Custom and built-in pandera checks plus lakeflow rules still read the source once."""
-    lazy, reads = _counting(USERS)
+    lazy, reads = counting_source(USERS)
     checks = Checks(pandera=[Users], unique=["email"], max_invalid_fraction=1.0)
     plan = plan_validation(lazy, checks).unwrap()
     stats, valid, quarantine = collect_together([plan.stats, plan.valid, plan.quarantine]).unwrap()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -24,6 +23,7 @@ from lakeflow.core.transform import clean
 from lakeflow.core.validate import Checks
 from lakeflow.ports import Lake
 from lakeflow.shell import HISTORY_BRANCH, Pipeline, RetryPolicy, RunEvent, run, runs, show_run
+from lakeflow.testing.sources import counting_source
 from tests.e2e.lakes import (
     FailingSource,
     FaultyLake,
@@ -336,18 +336,8 @@ def test_no_merge_commits_on_the_kept_run_branch_only(tmp_path: Path) -> None:
 
 def test_execution_reads_the_source_once(tmp_path: Path) -> None:
     """Raw copy, valid rows, quarantine, counts and watermark come from one source read."""
-    from polars.io.plugins import register_io_source
-
-    reads: list[int] = []
     data = users(range(1, 101))
-
-    def generate(
-        columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, size: int | None
-    ) -> Iterator[pl.DataFrame]:
-        reads.append(1)
-        yield data if columns is None else data.select(columns)
-
-    frame = register_io_source(generate, schema=data.schema)
+    frame, reads = counting_source(data)
     lake = new_lake(tmp_path)
     pipeline = Pipeline(
         "users", FrameSource(frame, incremental=INCREMENTAL), checks=adult_checks(), keep_raw=True
@@ -377,3 +367,44 @@ def test_a_failing_stage_value_is_recorded_with_its_message(tmp_path: Path) -> N
     record = failed(run(Pipeline("users", users(range(1, 3)), transform=refuse), lake))
     assert record.failed_step == "transform"
     assert record.error.message == "stage 'refuse' failed: not today"
+
+
+def test_a_local_parquet_path_is_a_source(tmp_path: Path) -> None:
+    """Pipeline(source="file.parquet") reads the file (a CSV path works the same way)."""
+    lake = new_lake(tmp_path / "lake")
+    users(range(1, 4)).write_parquet(tmp_path / "users.parquet")
+    users(range(4, 6)).write_csv(tmp_path / "more.csv")
+    ok(run(Pipeline("users", str(tmp_path / "users.parquet")), lake))
+    ok(run(Pipeline("more", tmp_path / "more.csv", load_path="validated_data/users"), lake))
+    assert published(lake, "validated_data/users")["id"].sort().to_list() == [1, 2, 3, 4, 5]
+
+
+def test_references_to_a_lake_dataset_are_read_at_the_base_commit(tmp_path: Path) -> None:
+    """`references: {dataset: ...}` checks rows against a dataset published in the lake."""
+    lake = new_lake(tmp_path)
+    countries = pl.DataFrame({"code": ["US", "DE"]})
+    ok(run(Pipeline("countries", countries, load_path="reference/countries"), lake))
+    frame = pl.DataFrame({"id": [1, 2, 3], "country": ["US", "XX", "DE"]})
+    checks = Checks.from_config(
+        {
+            "references": {"country": {"dataset": "reference/countries", "key": "code"}},
+            "max_invalid_fraction": 0.5,
+        }
+    ).unwrap()
+    record = ok(run(Pipeline("users", frame, checks=checks), lake))
+    assert record.rows.quarantined == 1
+    quarantined = lake.scan(record.outputs["quarantine"]).collect()
+    assert quarantined["country"].to_list() == ["XX"]
+    assert quarantined["_lakeflow_failed_rules"].to_list() == [["references:country"]]
+
+
+def test_a_missing_reference_dataset_fails_the_validate_step(tmp_path: Path) -> None:
+    """A reference dataset that is not in the lake is a clear failure, not an empty set."""
+    lake = new_lake(tmp_path)
+    checks = Checks.from_config(
+        {"references": {"country": {"dataset": "reference/nowhere", "key": "code"}}}
+    ).unwrap()
+    frame = pl.DataFrame({"id": [1], "country": ["US"]})
+    record = failed(run(Pipeline("users", frame, checks=checks), lake))
+    assert record.failed_step == "validate"
+    assert "reference/nowhere" in record.error.message

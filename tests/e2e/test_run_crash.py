@@ -26,16 +26,13 @@ def _source(path: Path, ids: range, ts: int) -> pl.DataFrame:
     return frame
 
 
+def _command(lake: LocalLake, source: Path, *extra: str) -> list[str]:
+    child = ["-m", "tests.e2e.run_child", str(lake.root), lake.repository, str(source)]
+    return [sys.executable, *child, *extra]
+
+
 def _child(lake: LocalLake, source: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.e2e.run_child",
-        str(lake.root),
-        lake.repository,
-        str(source),
-        *extra,
-    ]
+    command = _command(lake, source, *extra)
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
@@ -106,16 +103,7 @@ def test_concurrent_processes_publish_every_row_exactly_once(
 ) -> None:
     """N processes run the same pipeline on main at once: no row duplicated, none lost."""
     lake, source, _, all_ids = _prepare(tmp_path)
-    command = [
-        sys.executable,
-        "-m",
-        "tests.e2e.run_child",
-        str(lake.root),
-        lake.repository,
-        str(source),
-        "--retry-on-conflict",
-        str(retry_on_conflict),
-    ]
+    command = _command(lake, source, "--retry-on-conflict", str(retry_on_conflict))
     children = [
         subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(4)
