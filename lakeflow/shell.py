@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, TypeVar
@@ -646,11 +646,11 @@ def _execute(
         context = ExtractContext(watermark=watermark, lake=attempt.lake, base_ref=base)
         frame = _need("extract", _retrying(attempt, "extract", partial(source.extract, context)))
         extracted = (after_watermark(frame, watermark) if spec is not None else frame).cache()
-    attempt.emit("extract", "ok", "planned", attempt.steps["extract"])
+    attempt.emit("extract", "ok", _extract_detail(attempt, watermark), attempt.steps["extract"])
 
     with attempt.step("transform"):
         transformed = _need("transform", pipeline.transform(extracted))
-    attempt.emit("transform", "ok", "planned", attempt.steps["transform"])
+    attempt.emit("transform", "ok", pipeline.transform.name, attempt.steps["transform"])
 
     with attempt.step("validate"):
         checks = _resolve_datasets(attempt, pipeline.checks or Checks(), base)
@@ -702,6 +702,17 @@ def _execute(
         attempt.steps["validate"],
     )
     return _Executed(outcome, validation_error, files, new_watermark)
+
+
+def _extract_detail(attempt: _Attempt, watermark: Watermark | None) -> str:
+    """What was read, in words: ``sql users after updated_at 2024-01-01T00:00:00``."""
+    source = attempt.source_description
+    what = next((str(source[k]) for k in ("table", "path", "name") if source.get(k)), "")
+    where = f"{source.get('kind', 'source')} {what}".strip()
+    if watermark is None:
+        return where
+    value = watermark.value.isoformat() if isinstance(watermark.value, date) else watermark.value
+    return f"{where} from {watermark.column} {value}"
 
 
 def _put_file(attempt: _Attempt, branch: str, path: str, file: Path) -> None:

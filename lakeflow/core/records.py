@@ -103,8 +103,20 @@ class _Record:
         """Pure. The record as pretty, key-sorted JSON text."""
         return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str)
 
+    def __repr__(self) -> str:
+        rows = getattr(self, "rows", None)
+        step = getattr(self, "failed_step", None)
+        parts = [
+            f"run_id={getattr(self, 'run_id', '')!r}",
+            f"pipeline={getattr(self, 'pipeline', '')!r}",
+            f"status={getattr(self, 'status', '')!r}",
+            *([f"failed_step={step!r}"] if step else []),
+            f"rows={rows!r}",
+        ]
+        return f"{type(self).__name__}({', '.join(parts)}, ...)"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class RunRecord(_Record):
     """A run that committed its outputs; see :data:`RunStatus` for what ``status`` means.
 
@@ -144,7 +156,7 @@ class RunRecord(_Record):
         return self.status != "failed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class FailureRecord(_Record):
     """A run that stopped at ``failed_step``.
 
