@@ -4,7 +4,7 @@ The :class:`Lake` port mirrors lakeFS (repository, branches, objects, commits, m
 the lakeFS adapter is a thin mapping and the embedded ``LocalLake`` behaves the same. Every
 operation returns an ``IOResult`` with a :class:`LakeError` value; nothing here raises for an
 expected failure. The notebook helpers (``scan``, ``head``,
-``branches``, ``history``) are the exception: they raise :class:`LakeflowError` with a clear
+``branches``, ``log``) are the exception: they raise :class:`LakeflowError` with a clear
 message, because a notebook user wants a frame or an exception, not a container.
 """
 
@@ -228,7 +228,7 @@ class Lake(Protocol):
         """
         ...
 
-    def log(
+    def log_commits(
         self, ref: str, *, limit: int | None = None
     ) -> IOResult[tuple[CommitInfo, ...], LakeError]:
         """Commits reachable from ``ref``, newest first."""
@@ -251,7 +251,7 @@ class Lake(Protocol):
         """All branches; raises :class:`LakeflowError` on failure."""
         ...
 
-    def history(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
+    def log(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
         """Commits reachable from ``ref``, newest first; raises :class:`LakeflowError`."""
         ...
 

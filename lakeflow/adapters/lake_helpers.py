@@ -3,7 +3,7 @@
 The checks are pure and return a :class:`LakeError` value (or ``None`` when the input is fine)
 so that ``LocalLake`` and a lakeFS adapter reject the same inputs with the same codes, before
 any effect. :class:`NotebookHelpers` implements the port's notebook methods (``scan``,
-``head``, ``branches``, ``history``) on top of the ``IOResult`` methods, turning failures into
+``head``, ``branches``, ``log``) on top of the ``IOResult`` methods, turning failures into
 a :class:`LakeflowError` whose message says what exists instead (nearby paths, branches).
 
 >>> check_path("put_bytes", "data/users/part-1.parquet") is None
@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import errno
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, TypeVar
 
@@ -225,7 +226,7 @@ def _unwrap(result: IOResult[T, LakeError], explain: str) -> T:
     return outcome.unwrap()
 
 
-class NotebookHelpers:
+class NotebookHelpers(ABC):
     """Mixin: the port's notebook helpers, built on an adapter's ``IOResult`` methods.
 
     The helpers raise :class:`LakeflowError` with a message naming what exists (branches,
@@ -235,33 +236,38 @@ class NotebookHelpers:
 
     # -- provided by the adapter (see lakeflow.ports.Lake) -----------------------------------
     @property
-    def url(self) -> str:  # pragma: no cover - implemented by the adapter
-        raise NotImplementedError
+    @abstractmethod
+    def url(self) -> str:
+        """Where the lake lives (see :class:`lakeflow.ports.Lake`)."""
 
     @property
-    def repository(self) -> str:  # pragma: no cover - implemented by the adapter
-        raise NotImplementedError
+    @abstractmethod
+    def repository(self) -> str:
+        """The repository id."""
 
-    def resolve(self, ref: str) -> IOResult[str, LakeError]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def resolve(self, ref: str) -> IOResult[str, LakeError]:
+        """See :class:`lakeflow.ports.Lake`."""
 
-    def list_branches(self) -> IOResult[tuple[BranchInfo, ...], LakeError]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def list_branches(self) -> IOResult[tuple[BranchInfo, ...], LakeError]:
+        """See :class:`lakeflow.ports.Lake`."""
 
+    @abstractmethod
     def list_objects(
         self, ref: str, prefix: str = ""
-    ) -> IOResult[tuple[ObjectInfo, ...], LakeError]:  # pragma: no cover
-        raise NotImplementedError
+    ) -> IOResult[tuple[ObjectInfo, ...], LakeError]:
+        """See :class:`lakeflow.ports.Lake`."""
 
-    def scan_frame(
-        self, ref: str, path: str
-    ) -> IOResult[pl.LazyFrame, LakeError]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def scan_frame(self, ref: str, path: str) -> IOResult[pl.LazyFrame, LakeError]:
+        """See :class:`lakeflow.ports.Lake`."""
 
-    def log(
+    @abstractmethod
+    def log_commits(
         self, ref: str, *, limit: int | None = None
-    ) -> IOResult[tuple[CommitInfo, ...], LakeError]:  # pragma: no cover
-        raise NotImplementedError
+    ) -> IOResult[tuple[CommitInfo, ...], LakeError]:
+        """See :class:`lakeflow.ports.Lake`."""
 
     # -- notebook helpers -----------------------------------------------------------------------
     def _where(self) -> str:
@@ -292,10 +298,12 @@ class NotebookHelpers:
         """Effect. All branches, sorted by name; raises :class:`LakeflowError` on failure."""
         return _unwrap(self.list_branches(), f"cannot list branches of {self._where()}")
 
-    def history(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
+    def log(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
         """Effect. Commits reachable from ``ref``, newest first; raises :class:`LakeflowError`."""
         commit_id = self.head(ref)
-        return _unwrap(self.log(commit_id, limit=limit), f"cannot read the history of {ref!r}")
+        return _unwrap(
+            self.log_commits(commit_id, limit=limit), f"cannot read the history of {ref!r}"
+        )
 
     def scan(self, path: str, ref: str = "main") -> pl.LazyFrame:
         """Effect. A lazy frame over a parquet object or folder at ``ref``; raises if missing.

@@ -1509,7 +1509,7 @@ class LocalLake(NotebookHelpers):
 
         return self._run("merge", body)
 
-    def log(
+    def log_commits(
         self, ref: str, *, limit: int | None = None
     ) -> IOResult[tuple[CommitInfo, ...], LakeError]:
         """Effect. Commits reachable from ``ref``, newest first (children before parents)."""

@@ -398,7 +398,7 @@ class LakeStateMachine(RuleBasedStateMachine):
             for o in expect_success(self.lake.list_objects(merge_id))
         }
         assert merged in outcomes, f"merged tree {merged} not among {outcomes}"
-        info = expect_success(self.lake.log(merge_id, limit=1))[0]
+        info = expect_success(self.lake.log_commits(merge_id, limit=1))[0]
         assert info.parents == (dest_commit, source_commit)
         assert info.metadata.get("run") == "1"
         self.model.commits[merge_id] = ((dest_commit, source_commit), merged)
@@ -451,7 +451,7 @@ class LakeStateMachine(RuleBasedStateMachine):
         assert [o.path for o in objects] == sorted(tree)
         for obj in objects:
             assert expect_success(self.lake.get_bytes(commit_id, obj.path)) == tree[obj.path][0]
-        log = expect_success(self.lake.log(commit_id))
+        log = expect_success(self.lake.log_commits(commit_id))
         ids = [c.id for c in log]
         assert ids[0] == commit_id
         assert set(ids) == self.model.ancestors(commit_id)
@@ -626,7 +626,7 @@ class LakeContract:
         assert info.created_at.utcoffset() is not None
         (branch,) = expect_success(lake.list_branches())
         assert branch.name == "trunk"
-        (first,) = expect_success(lake.log("trunk"))
+        (first,) = expect_success(lake.log_commits("trunk"))
         assert first.id == branch.commit_id and first.parents == ()
         assert expect_success(lake.list_objects("trunk")) == ()
 
@@ -914,7 +914,7 @@ class LakeContract:
         """A commit keeps its message and string metadata, and a timezone-aware UTC time."""
         expect_success(lake.put_bytes("main", "a", b"x"))
         info = expect_success(lake.commit("main", "load users", {"run_id": "r1", "rows": "3"}))
-        (logged, *_) = expect_success(lake.log("main"))
+        (logged, *_) = expect_success(lake.log_commits("main"))
         assert logged == info
         assert (logged.message, dict(logged.metadata)) == (
             "load users",
@@ -933,9 +933,9 @@ class LakeContract:
         for i in range(4):
             expect_success(lake.put_bytes("main", "a", str(i).encode()))
             ids.append(expect_success(lake.commit("main", f"c{i}")).id)
-        assert [c.id for c in expect_success(lake.log("main"))] == ids[::-1]
-        assert [c.id for c in expect_success(lake.log("main", limit=2))] == ids[:-3:-1]
-        assert [c.id for c in expect_success(lake.log(ids[2]))] == ids[2::-1]
+        assert [c.id for c in expect_success(lake.log_commits("main"))] == ids[::-1]
+        assert [c.id for c in expect_success(lake.log_commits("main", limit=2))] == ids[:-3:-1]
+        assert [c.id for c in expect_success(lake.log_commits(ids[2]))] == ids[2::-1]
 
     # -- merges -------------------------------------------------------------------------------
     def _forked(self, lake: Lake, base: Mapping[str, bytes]) -> str:
@@ -952,7 +952,7 @@ class LakeContract:
         source = expect_success(lake.commit("dev", "dev work")).id
         dest = expect_success(lake.resolve("main"))
         merged = expect_success(lake.merge("dev", "main", message="publish", metadata={"k": "v"}))
-        info = expect_success(lake.log("main", limit=1))[0]
+        info = expect_success(lake.log_commits("main", limit=1))[0]
         assert info.id == merged and merged not in (source, dest)
         assert info.parents == (dest, source)
         assert info.message == "publish" and info.metadata["k"] == "v"
@@ -1057,7 +1057,7 @@ class LakeContract:
         source = expect_success(lake.commit("dev", "one")).id
         expect_success(lake.delete_branch("dev"))
         merged = expect_success(lake.merge(source, "main"))
-        assert expect_success(lake.log(merged, limit=1))[0].parents[1] == source
+        assert expect_success(lake.log_commits(merged, limit=1))[0].parents[1] == source
 
     def test_merge_with_unknown_strategy_is_invalid(self, lake: Lake) -> None:
         """Only None, 'dest-wins' and 'source-wins' are strategies."""
@@ -1113,12 +1113,12 @@ class LakeContract:
         ]
 
     def test_notebook_helpers_return_values(self, lake: Lake) -> None:
-        """scan, head, branches and history return plain values for notebooks."""
+        """scan, head, branches and log return plain values for notebooks."""
         expect_success(lake.put_bytes("main", "t.parquet", _parquet(pl.DataFrame({"v": [1]}))))
         info = expect_success(lake.commit("main", "data"))
         assert lake.head("main") == info.id
         assert [b.name for b in lake.branches()] == ["main"]
-        assert [c.id for c in lake.history("main", limit=1)] == [info.id]
+        assert [c.id for c in lake.log("main", limit=1)] == [info.id]
         assert lake.scan("t.parquet", ref=info.id).collect()["v"].to_list() == [1]
 
     def test_notebook_helpers_raise_clear_errors(self, lake: Lake) -> None:
@@ -1134,7 +1134,7 @@ class LakeContract:
         with pytest.raises(LakeflowError, match="nope"):
             lake.head("nope")
         with pytest.raises(LakeflowError, match="nope"):
-            lake.history("nope")
+            lake.log("nope")
 
     # -- concurrency (real processes) ---------------------------------------------------------
     def _require_multiprocess(self) -> None:
@@ -1153,7 +1153,7 @@ class LakeContract:
         assert len(merged) == workers * rounds
         paths = {o.path for o in expect_success(lake.list_objects("main", "out/"))}
         assert paths == {f"out/{w}/{n}.txt" for w in range(workers) for n in range(rounds)}
-        history = {c.id: c for c in expect_success(lake.log("main"))}
+        history = {c.id: c for c in expect_success(lake.log_commits("main"))}
         assert set(merged) <= set(history)
         assert all(len(history[m].parents) == 2 for m in merged)
 
@@ -1189,7 +1189,7 @@ class LakeContract:
             assert all(e["code"] == "invalid" for e in report["other"]), report
         commits = [c for r in reports for c in r["commits"]]
         assert commits, "at least one commit must win"
-        history = [c.id for c in expect_success(lake.log("shared"))]
+        history = [c.id for c in expect_success(lake.log_commits("shared"))]
         assert set(commits) <= set(history)
         assert expect_success(lake.uncommitted("shared")) == ()
         paths = [o.path for o in expect_success(lake.list_objects("shared"))]

@@ -76,7 +76,7 @@ def test_open_lake_then_read_in_a_notebook(tmp_path: Path) -> None:
     expect_success(writer.commit("main", "users"))
     reader = open_lake(f"local://{tmp_path}/lake", repository="etl")
     assert_frame_equal(reader.scan("users").collect(), frame)
-    assert reader.history()[0].message == "users"
+    assert reader.log()[0].message == "users"
 
 
 def test_open_lake_refuses_lakefs_for_now_without_leaking_secrets() -> None:
@@ -291,7 +291,7 @@ def test_losing_a_commit_race_is_a_retryable_conflict(lake: LocalLake) -> None:
 
     report = _race(_racing_commit, lake.root, commit_first)
     assert "'code': 'conflict'" in report and "'retryable': True" in report
-    assert [c.message for c in expect_success(lake.log("main"))][:1] == ["winner"]
+    assert [c.message for c in expect_success(lake.log_commits("main"))][:1] == ["winner"]
 
 
 def test_writes_staged_during_a_commit_stay_staged(lake: LocalLake) -> None:

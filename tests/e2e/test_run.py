@@ -76,7 +76,7 @@ def test_a_run_publishes_its_outputs_in_one_merge_and_deletes_its_branch(tmp_pat
     assert record.status == "published"
     assert record.base_commit == base
     assert (record.rows.extracted, record.rows.valid, record.rows.quarantined) == (10, 8, 2)
-    merge = lake.history("main")[0]
+    merge = lake.log("main")[0]
     assert merge.id == record.merge_commit == head(lake)
     assert merge.parents == (base, record.commit)
     assert sorted(paths(lake)) == sorted(record.outputs.values())
