@@ -106,7 +106,7 @@ def _describe(suites: dict[str, Suite]) -> str:
     for suite in suites.values():
         sizes = ", ".join(format_size(s) for s in suite.default_sizes)
         lines.append(f"{suite.name}: {suite.description}")
-        lines.append(f"  baseline: {suite.baseline}; default sizes: {sizes}")
+        lines.append(f"  baseline: {suite.baseline}; default sizes: {sizes} {suite.size_unit}")
         lines.extend(f"  - {c.name}: {c.description}" for c in suite.contenders)
         lines.extend(f"  target: {t.describe(suite.baseline)}" for t in suite.targets)
     return "\n".join(lines)

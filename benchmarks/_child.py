@@ -1,8 +1,10 @@
 """The benchmark child process: import, start the clock, run one contender, report what it took.
 
 Effect. Started by the harness as ``python -m benchmarks._child`` with a JSON request on stdin
-(``target``, ``imports``, ``workload``, ``result_path``). Writes ``{"time_s", "peak_rss_kib",
-"import_rss_kib", "rss_source"}`` to ``result_path``; on failure prints the traceback and exits 1.
+(``target``, ``setup``, ``imports``, ``workload``, ``result_path``). The clock runs around the
+target only: the imports and the optional ``setup`` function happen before it starts. Writes
+``{"time_s", "peak_rss_kib", "import_rss_kib", "rss_source"}`` to ``result_path``; on failure
+prints the traceback and exits 1.
 
 Peak RSS is this process's ``VmHWM`` (``/proc/self/status``): the high-water mark of the memory
 map created by ``exec``. ``ru_maxrss`` (from ``getrusage`` here or ``wait4`` in the parent) is not
@@ -20,6 +22,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 _STATUS = Path("/proc/self/status")
 
@@ -36,6 +39,12 @@ def _high_water_kib() -> tuple[int, str]:
     return (maxrss // 1024 if sys.platform == "darwin" else maxrss), "ru_maxrss"
 
 
+def _function(target: str) -> Any:
+    """Effect (imports). The module-level function named ``module:qualname``."""
+    module_name, _, qualname = target.partition(":")
+    return getattr(importlib.import_module(module_name), qualname)
+
+
 def main() -> int:
     """Effect. Serve one request from stdin; return the process exit code."""
     request = json.loads(sys.stdin.buffer.read())
@@ -43,11 +52,13 @@ def main() -> int:
     try:
         for module in request["imports"]:
             importlib.import_module(module)
-        module_name, _, qualname = str(request["target"]).partition(":")
-        run = getattr(importlib.import_module(module_name), qualname)
+        run = _function(str(request["target"]))
+        setup = _function(str(request["setup"])) if request.get("setup") else None
         from benchmarks.harness import Workload
 
         work = Workload.from_json(request["workload"])
+        if setup is not None:
+            setup(work)  # untimed: state the timed part needs (see Contender.setup)
         import_rss_kib, _ = _high_water_kib()
         started = time.perf_counter()
         run(work)

@@ -174,21 +174,37 @@ class Contender:
         description: One line saying what it does (shown by ``--list`` and in the JSON).
         imports: Modules imported in the child BEFORE the clock starts (their import time is
             excluded from the work time; their memory still counts towards peak RSS).
+        setup: An optional MODULE-LEVEL function ``(Workload) -> None`` the child calls after
+            the imports and BEFORE the clock starts, in the same process as :attr:`run`: for
+            state the timed part needs but must not pay for (a lake with objects already
+            staged, so that only the commit is timed). Its time counts in ``process_s`` and
+            ``cpu_s``, never in ``time_s``; its memory counts towards both peak RSS figures.
     """
 
     name: str
     run: ContenderFn
     description: str
     imports: tuple[str, ...] = ()
+    setup: ContenderFn | None = None
 
     @property
     def target(self) -> str:
         """Pure. ``module:qualname`` of :attr:`run`, which the child process imports."""
-        module = self.run.__module__
-        if module == "__main__":  # a script run with ``python -m pkg.mod`` knows its real name
-            spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-            module = getattr(spec, "name", None) or module
-        return f"{module}:{self.run.__qualname__}"
+        return _target_of(self.run)
+
+    @property
+    def setup_target(self) -> str | None:
+        """Pure. ``module:qualname`` of :attr:`setup`, or ``None`` when there is none."""
+        return None if self.setup is None else _target_of(self.setup)
+
+
+def _target_of(function: ContenderFn) -> str:
+    """Pure. ``module:qualname`` of a module-level function (what the child imports)."""
+    module = function.__module__
+    if module == "__main__":  # a script run with ``python -m pkg.mod`` knows its real name
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        module = getattr(spec, "name", None) or module
+    return f"{module}:{function.__qualname__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +259,8 @@ class Suite:
         output_facts: Called in the harness process on each successful run's ``out_dir``
             (outside the timing); returns small facts for the table and JSON (``rows_out``).
         packages: Distributions whose installed versions are recorded in the JSON.
+        size_unit: What a size counts, for tables and progress lines (``rows``; ``objects``
+            for a suite whose size is a number of lake objects).
     """
 
     name: str
@@ -255,6 +273,7 @@ class Suite:
     verify: Callable[[Mapping[str, Path]], Sequence[str]] | None = None
     output_facts: Callable[[Path], Mapping[str, JSONValue]] | None = None
     packages: tuple[str, ...] = ()
+    size_unit: str = "rows"
 
     def contender(self, name: str) -> Contender:
         """Pure. The contender called ``name`` (``KeyError`` if there is none)."""
@@ -281,13 +300,16 @@ def _check_suite(suite: Suite) -> None:
     if suite.baseline not in names:
         raise ValueError(f"suite {suite.name!r}: baseline {suite.baseline!r} is not a contender")
     for contender in suite.contenders:
-        module, _, qualname = contender.target.partition(":")
-        if "<" in qualname or "." in qualname or module == "__main__":
-            raise ValueError(
-                f"suite {suite.name!r}: contender {contender.name!r} runs {module}:{qualname}; "
-                "use a module-level function of an importable module (the child process "
-                "imports it by name)"
-            )
+        for function in (contender.target, contender.setup_target):
+            if function is None:
+                continue
+            module, _, qualname = function.partition(":")
+            if "<" in qualname or "." in qualname or module == "__main__":
+                raise ValueError(
+                    f"suite {suite.name!r}: contender {contender.name!r} runs "
+                    f"{module}:{qualname}; use a module-level function of an importable module "
+                    "(the child process imports it by name)"
+                )
     for target in suite.targets:
         for who in (target.contender, target.reference or suite.baseline):
             if who not in names:
@@ -536,6 +558,7 @@ def _spawn(
     payload = json.dumps(
         {
             "target": contender.target,
+            "setup": contender.setup_target,
             "imports": list(contender.imports),
             "workload": work.to_json(),
             "result_path": str(result_path),
@@ -769,7 +792,7 @@ def run_suite(
     scratch_root = options.data_dir / "_runs" / f"{suite.name}-{os.getpid()}"
     try:
         for size in sizes:
-            say(f"[{suite.name}] preparing {format_size(size)} rows")
+            say(f"[{suite.name}] preparing {format_size(size)} {suite.size_unit}")
             started = time.perf_counter()
             with contextlib.ExitStack() as stack:
                 try:
@@ -830,7 +853,7 @@ def _run_size(
             )
             report.runs.append(result)
             shown = (
-                f"{result.time_s:.3f} s, peak RSS {result.peak_rss_mb or 0:,.0f} MiB"
+                f"{_seconds(result.time_s)} s, peak RSS {result.peak_rss_mb or 0:,.0f} MiB"
                 if result.ok
                 else "FAILED"
             )
@@ -874,9 +897,15 @@ def _fmt(value: float | None, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
+def _seconds(value: float | None) -> str:
+    """Pure. Milliseconds stay visible: ``12.345``, ``0.754``, ``0.0123``, ``0.000512``."""
+    return _fmt(value, ".3f" if value is not None and value >= 1 else ".3g")
+
+
 def format_report(report: SuiteReport) -> str:
     """Pure. The human table: medians, ranges, ratios against the baseline, target verdicts."""
     base = report.suite.baseline
+    time_w, rss_w = max(14, len(base) + 7), max(13, len(base) + 6)  # "time/<baseline>" fits
     lines: list[str] = []
     for size in report.sizes:
         rows = [s for s in report.summaries if s.size == size]
@@ -884,12 +913,13 @@ def format_report(report: SuiteReport) -> str:
             continue
         lines.append("")
         lines.append(
-            f"{report.suite.name} @ {size:,} rows — median of {report.options.repeats} "
-            f"fresh-process run(s); ratios vs {base} measured in this run"
+            f"{report.suite.name} @ {size:,} {report.suite.size_unit} — median of "
+            f"{report.options.repeats} fresh-process run(s); ratios vs {base} measured in this run"
         )
         header = (
-            f"{'contender':<12}{'median s':>10}{'min-max s':>17}{'time/' + base:>14}"
-            f"{'speed-up':>10}{'peak RSS MiB':>14}{'RSS/' + base:>13}{'CPU s':>9}{'rows out':>13}"
+            f"{'contender':<12}{'median s':>10}{'min-max s':>19}{'time/' + base:>{time_w}}"
+            f"{'speed-up':>10}{'peak RSS MiB':>14}{'RSS/' + base:>{rss_w}}{'CPU s':>9}"
+            f"{'rows out':>13}"
         )
         lines.append(header)
         lines.append("-" * len(header))
@@ -903,13 +933,13 @@ def format_report(report: SuiteReport) -> str:
                 why = (failed[0].error or "").strip().splitlines()[-1:] if failed else []
                 lines.append(f"{s.contender:<12}{'FAILED':>10}  {why[0] if why else ''}")
                 continue
-            spread = f"{_fmt(s.min_time_s, '.3f')}-{_fmt(s.max_time_s, '.3f')}"
+            spread = f"{_seconds(s.min_time_s)}-{_seconds(s.max_time_s)}"
             speedup = None if not s.time_ratio else 1 / s.time_ratio
             rows_out = s.facts.get("rows_out")
             lines.append(
-                f"{s.contender:<12}{_fmt(s.median_time_s, '.3f'):>10}{spread:>17}"
-                f"{_fmt(s.time_ratio, '.2f'):>14}{_fmt(speedup, '.2f') + 'x':>10}"
-                f"{_fmt(s.median_peak_rss_mb, ',.0f'):>14}{_fmt(s.rss_ratio, '.2f'):>13}"
+                f"{s.contender:<12}{_seconds(s.median_time_s):>10}{spread:>19}"
+                f"{_fmt(s.time_ratio, '.2f'):>{time_w}}{_fmt(speedup, '.2f') + 'x':>10}"
+                f"{_fmt(s.median_peak_rss_mb, ',.0f'):>14}{_fmt(s.rss_ratio, '.2f'):>{rss_w}}"
                 f"{_fmt(s.median_cpu_s, '.2f'):>9}"
                 f"{(f'{rows_out:,}' if isinstance(rows_out, int) else '-'):>13}"
             )
@@ -1021,6 +1051,7 @@ def report_json(report: SuiteReport, machine: Mapping[str, JSONValue]) -> dict[s
             "timeout_s": options.timeout_s,
         },
         "baseline": suite.baseline,
+        "size_unit": suite.size_unit,
         "contenders": {
             c.name: {"description": c.description, "runs": c.target}
             for c in suite.contenders
