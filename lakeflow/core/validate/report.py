@@ -100,6 +100,8 @@ class QualityMetrics:
             (rows x columns of the input).
         duplicate_percentage: 100 x rows that repeat an earlier row exactly (all columns
             equal; NaN equals NaN, null equals null) / rows, i.e. ``rows - distinct rows``.
+            Distinct rows are counted by 64-bit row hash (see ``rules.distinct_rows``): exact
+            unless two different rows collide, a chance of about n^2 / 2^65.
         schema_violations: Dataset-level schema problems (a missing required column, a wrong
             type, a schema rule that cannot apply) plus every (row, schema rule) failure
             (type coercion, minimum, maximum, enum, pattern, required non-null).

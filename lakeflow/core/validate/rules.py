@@ -258,19 +258,15 @@ def _row_hash(columns: Sequence[str]) -> pl.Expr:
     return combined
 
 
-def distinct_rows(columns: Sequence[str], *, hasher: Hasher | None = None) -> pl.Expr:
-    """Pure. Aggregate: the exact number of distinct rows over ``columns``, hashing first.
+def distinct_rows(columns: Sequence[str]) -> pl.Expr:
+    """Pure. Aggregate: the number of distinct rows over ``columns``, counted by 64-bit hash.
 
-    Rows whose 64-bit hash is unique are distinct from every other row; only rows sharing a
-    hash are compared exactly. Polars hashes NaN, -0.0 and null consistently with equality.
-
-    Args:
-        columns: The columns that make a row.
-        hasher: Maps the row struct to a hash; by default per-column hashes are combined.
+    Exact unless two different rows share a hash, which can only undercount by one per
+    colliding pair; the chance is about n^2 / 2^65 (3e-6 for 10M rows). Polars hashes NaN,
+    -0.0 and null consistently with equality. It feeds a quality *metric*, never a decision:
+    checks that quarantine rows (``unique``) compare values exactly. Verifying the colliding
+    hashes as well cost 2.9 s against 0.6 s here at 10M rows, on every run, checks or not.
     """
     if not columns:
         return pl.len().clip(upper_bound=1)
-    rows = pl.struct([pl.col(c) for c in columns])
-    hashed = _row_hash(columns) if hasher is None else hasher(rows)
-    shared = hashed.is_duplicated()
-    return (~shared).sum() + rows.filter(shared).n_unique()
+    return _row_hash(columns).n_unique()
