@@ -55,18 +55,10 @@ from benchmarks.harness import (
     Workload,
     register,
 )
-from benchmarks.transform import (
-    CATEGORIES,
-    DERIVE,
-    FILTERS,
-    NULL_HANDLING,
-    STRING_CLEANING,
-    TYPE_CONVERSIONS,
-)
+from benchmarks.transform import users_transform
 
 if TYPE_CHECKING:
     from lakeflow.adapters.local_lake import LocalLake
-    from lakeflow.core.stage import Stage
 
 __all__ = [
     "BRANCH",
@@ -83,7 +75,6 @@ __all__ = [
     "run_lakeflow_raw",
     "stage",
     "stage_and_commit",
-    "users_transform",
 ]
 
 REPOSITORY: Final = "bench"
@@ -373,23 +364,6 @@ LAKE_OPS = register(
 # ------------------------------------------------------------------------------------------
 # run_overhead: run() on a LocalLake vs writing the same parquet with Polars
 # ------------------------------------------------------------------------------------------
-
-
-def users_transform() -> Stage:
-    """Pure. The ``transform`` suite's pipeline as lakeflow stages (one Polars plan)."""
-    from lakeflow.core.transform import categorize, clean, derive, keep
-
-    return (
-        clean(
-            remove_duplicates=True,
-            null_handling=NULL_HANDLING,
-            type_conversions=TYPE_CONVERSIONS,
-            string_cleaning=STRING_CLEANING,
-        )
-        >> derive(DERIVE)
-        >> keep(*FILTERS)
-        >> categorize("income", CATEGORIES)
-    )
 
 
 def run_direct(work: Workload) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from benchmarks.harness import (
     Contender,
@@ -34,6 +34,9 @@ from benchmarks.harness import (
     Workload,
     register,
 )
+
+if TYPE_CHECKING:
+    from lakeflow.core.stage import Stage
 
 __all__ = [
     "CATEGORIES",
@@ -47,6 +50,7 @@ __all__ = [
     "run_lakeflow",
     "run_pandas",
     "run_polars",
+    "users_transform",
 ]
 
 OUTPUT: Final = "users_clean.parquet"
@@ -165,18 +169,11 @@ def run_polars(work: Workload) -> None:
     )
 
 
-def run_lakeflow(work: Workload) -> None:
-    """Effect. lakeflow: ``clean >> derive >> keep >> categorize`` on a scan, then ``sink_parquet``.
-
-    The stages build one lazy plan (pure); the only effects are the scan and the sink, which is
-    what the shell does with a pipeline's output.
-    """
-    import polars as pl
-    from returns.result import Failure, Success
-
+def users_transform() -> Stage:
+    """Pure. The suite's pipeline as lakeflow stages (one Polars plan); other suites reuse it."""
     from lakeflow.core.transform import categorize, clean, derive, keep
 
-    pipeline = (
+    return (
         clean(
             remove_duplicates=True,
             null_handling=NULL_HANDLING,
@@ -187,7 +184,18 @@ def run_lakeflow(work: Workload) -> None:
         >> keep(*FILTERS)
         >> categorize("income", CATEGORIES)
     )
-    match pipeline(pl.scan_parquet(work.input_path("users"))):
+
+
+def run_lakeflow(work: Workload) -> None:
+    """Effect. lakeflow: ``clean >> derive >> keep >> categorize`` on a scan, then ``sink_parquet``.
+
+    The stages build one lazy plan (pure); the only effects are the scan and the sink, which is
+    what the shell does with a pipeline's output.
+    """
+    import polars as pl
+    from returns.result import Failure, Success
+
+    match users_transform()(pl.scan_parquet(work.input_path("users"))):
         case Success(plan):
             plan.sink_parquet(work.out_dir / OUTPUT)
         case Failure(error):

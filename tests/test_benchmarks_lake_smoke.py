@@ -12,8 +12,6 @@ import dataclasses
 import functools
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -28,8 +26,8 @@ from benchmarks.harness import (
     run_suite,
 )
 from benchmarks.lake import LAKE_OPS, prepare_objects, stage, verify_objects, verify_runs
+from tests.bench_cli import run_benchmarks
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TINY_VOLUMES = {"10MB": 10_000, "1GB": 1_000_000}  # the labels the contenders carry, tiny bytes
 
 
@@ -163,29 +161,7 @@ def test_lake_ops_verification_catches_a_commit_that_left_objects_staged(tmp_pat
 def test_run_overhead_publishes_the_rows_the_direct_write_wrote(tmp_path: Path) -> None:
     """Through the CLI, every run() contender publishes the direct sink_parquet's rows."""
     results = tmp_path / "results"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--suite",
-            "run_overhead",
-            "--sizes",
-            "3k",
-            "--repeats",
-            "1",
-            "--verify",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--results-dir",
-            str(results),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = run_benchmarks(tmp_path, "run_overhead", "3k")
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (written,) = results.glob("run_overhead-*.json")

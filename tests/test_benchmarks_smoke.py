@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import doctest
 import json
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,37 +28,15 @@ from benchmarks.harness import (
     Workload,
     run_suite,
 )
+from tests.bench_cli import run_benchmarks
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "hunter2-benchmark"  # noqa: S105 - a fake secret the test must never see leak
 
 
 def test_transform_suite_runs_end_to_end_verifies_and_writes_valid_json(tmp_path: Path) -> None:
     """The CLI runs all transform contenders on 100k rows; they agree; the JSON is valid."""
     results = tmp_path / "results"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--suite",
-            "transform",
-            "--sizes",
-            "100k",
-            "--repeats",
-            "1",
-            "--verify",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--results-dir",
-            str(results),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = run_benchmarks(tmp_path, "transform", "100k")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     written = list(results.glob("transform-*.json"))
     assert len(written) == 1
