@@ -419,8 +419,14 @@ def _run_record(attempt: _Attempt, status: RunStatus) -> RunRecord:
     return RunRecord(**_record_fields(attempt, status))
 
 
-def _json_bytes(data: Mapping[str, object]) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode()
+JSON = "application/json"
+PARQUET = "application/vnd.apache.parquet"
+
+
+def _json_bytes(data: Mapping[str, object], secrets: Sequence[Secret]) -> bytes:
+    """Pretty, key-sorted JSON with every known secret scrubbed: what lands in the lake."""
+    text = scrub(json.dumps(data, indent=2, sort_keys=True, default=str), secrets)
+    return (text + "\n").encode()
 
 
 def _commit_metadata(attempt: _Attempt, status: str) -> dict[str, str]:
@@ -459,7 +465,7 @@ def _keep_failure_on_branch(attempt: _Attempt, record: FailureRecord) -> Failure
                 branch,
                 paths["quarantine"],
                 attempt.quarantine_file,
-                content_type="application/vnd.apache.parquet",
+                content_type=PARQUET,
             )
         )
         if isinstance(put, Failure):
@@ -469,7 +475,10 @@ def _keep_failure_on_branch(attempt: _Attempt, record: FailureRecord) -> Failure
     record = replace(record, outputs={**record.outputs, "record": paths["record"]})
     put_record = _io(
         lake.put_bytes(
-            branch, paths["record"], _json_bytes(record.to_json()), content_type="application/json"
+            branch,
+            paths["record"],
+            _json_bytes(record.to_json(), attempt.secrets),
+            content_type=JSON,
         )
     )
     if isinstance(put_record, Failure):
@@ -510,7 +519,7 @@ def _record_in_history(
     if isinstance(created, Failure):
         return str(created.failure().message)
     path = f"_lakeflow/runs/{record.pipeline}/{record.run_id}.json"
-    payload = (scrub(record.dumps(), secrets) + "\n").encode()
+    payload = _json_bytes(record.to_json(), secrets)
     message = f"lakeflow: record {record.pipeline} run {record.run_id} ({record.status})"
     metadata = {"lakeflow.run_id": record.run_id, "lakeflow.pipeline": record.pipeline}
     problem = "gave up after 20 lost races"
@@ -581,9 +590,6 @@ def show_run(lake: Lake, run_id: str, pipeline: str | None = None) -> RunRecord 
 
 
 # -- the steps ---------------------------------------------------------------------------------
-
-JSON = "application/json"
-PARQUET = "application/vnd.apache.parquet"
 
 
 def _read_checkpoint(attempt: _Attempt, base: str) -> Watermark | None:
@@ -731,8 +737,8 @@ def _output_kind(attempt: _Attempt, path: str) -> str:
 
 
 def _put_json(attempt: _Attempt, branch: str, path: str, data: Mapping[str, object]) -> None:
-    text = scrub(json.dumps(data, indent=2, sort_keys=True, default=str), attempt.secrets)
-    put = partial(attempt.lake.put_bytes, branch, path, (text + "\n").encode(), content_type=JSON)
+    payload = _json_bytes(data, attempt.secrets)
+    put = partial(attempt.lake.put_bytes, branch, path, payload, content_type=JSON)
     _need("write", _retrying(attempt, "write", put))
 
 

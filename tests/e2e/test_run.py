@@ -319,6 +319,10 @@ def test_secrets_never_reach_records_or_events(
         lake.get_bytes(HISTORY_BRANCH, f"_lakeflow/runs/users/{record.run_id}.json")
     )
     assert secret.encode() not in history.unwrap()
+    assert record.run_branch is not None
+    kept = unwrap_io(lake.get_bytes(record.run_branch, record.outputs["record"])).unwrap()
+    assert b"auth failed" in kept
+    assert secret.encode() not in kept
     assert "auth failed" in caplog.text, "the failure is logged"
     assert secret not in caplog.text
 
