@@ -206,7 +206,19 @@ class LoadError(_Failure):
         return f"load into {self.sink} failed: {self.reason}"
 
 
-LakeErrorCode: TypeAlias = Literal["conflict", "not_found", "auth", "unavailable", "invalid"]
+LakeErrorCode: TypeAlias = Literal[
+    "conflict",
+    "not_found",
+    "auth",
+    "unavailable",
+    "invalid",
+    "corrupt",
+    "read_only",
+    "precondition",
+]
+"""How a lake operation failed: ``corrupt`` is damaged data or metadata (never retryable),
+``read_only`` a lake that cannot be written, ``precondition`` a refusal such as a protected
+branch or a failed lakeFS hook."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ earlier lakeflow with the same major schema.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -24,6 +25,7 @@ __all__ = [
     "RunStatus",
     "Step",
     "WatermarkRange",
+    "encode_json",
     "record_from_json",
 ]
 
@@ -101,7 +103,7 @@ class _Record:
 
     def dumps(self) -> str:
         """Pure. The record as pretty, key-sorted JSON text."""
-        return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str)
+        return encode_json(self.to_json())
 
     def __repr__(self) -> str:
         rows = getattr(self, "rows", None)
@@ -197,7 +199,23 @@ class FailureRecord(_Record):
         return False
 
 
+def encode_json(data: object) -> str:
+    """Pure. ``data`` as strict, pretty, key-sorted JSON text that parses back whatever it holds.
+
+    The one JSON encoder for everything lakeflow writes (records, reports, checkpoints):
+    nothing is rewritten after serialising. Values that strict JSON cannot hold become strings
+    (``NaN``, ``Infinity``, datetimes in ISO 8601, anything else by ``str``).
+
+    >>> data = {"email": 'https://x.io/?token=abc"},', "ratio": float("nan")}
+    >>> json.loads(encode_json(data)) == {"email": data["email"], "ratio": "NaN"}
+    True
+    """
+    return json.dumps(_jsonable(data), indent=2, sort_keys=True, allow_nan=False)
+
+
 def _jsonable(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, RowCounts):
