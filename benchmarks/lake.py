@@ -389,7 +389,7 @@ def _run(work: Workload, *, keep_raw: bool, checks: Mapping[str, Any] | None) ->
     from lakeflow.adapters.file_source import FileSource
     from lakeflow.adapters.local_lake import LocalLake
     from lakeflow.core.validate import Checks
-    from lakeflow.shell import Pipeline, run
+    from lakeflow.run import Pipeline, run
 
     pipeline = Pipeline(
         name=PIPELINE,
@@ -498,7 +498,7 @@ TEN_MILLION: Final = 10_000_000
 _RUN_IMPORTS: Final = (
     "polars",
     "returns.result",
-    "lakeflow.shell",
+    "lakeflow.run",
     "lakeflow.adapters.file_source",
     "lakeflow.adapters.local_lake",
     "lakeflow.core.transform",

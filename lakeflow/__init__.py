@@ -61,7 +61,20 @@ from lakeflow.execute import collect_together, validate
 from lakeflow.lakes import open_lake
 from lakeflow.pipelines import load_job, pipeline_from_config
 from lakeflow.ports import Lake, Sink, Source
-from lakeflow.shell import Pipeline, RetryPolicy, RunEvent, load_run, run, runs, show_run
+from lakeflow.run import (
+    History,
+    InitReport,
+    Pipeline,
+    RetryPolicy,
+    RunEvent,
+    UnreadableRecord,
+    init_lake,
+    load_run,
+    read_history,
+    run,
+    runs,
+    show_run,
+)
 
 __all__ = [
     "QUARANTINE_REASONS",
@@ -77,7 +90,9 @@ __all__ = [
     "FileSource",
     "FrameRef",
     "FrameSource",
+    "History",
     "IncrementalSpec",
+    "InitReport",
     "InvalidExpression",
     "InvalidOption",
     "Lake",
@@ -104,6 +119,7 @@ __all__ = [
     "Stage",
     "StageError",
     "StageFailed",
+    "UnreadableRecord",
     "Validated",
     "ValidationFailed",
     "ValidationPlan",
@@ -116,6 +132,7 @@ __all__ = [
     "collect_together",
     "compose",
     "derive",
+    "init_lake",
     "keep",
     "load_config",
     "load_job",
@@ -125,6 +142,7 @@ __all__ = [
     "pipeline_from_config",
     "plan_validation",
     "protect",
+    "read_history",
     "run",
     "runs",
     "show_run",

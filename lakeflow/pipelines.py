@@ -33,7 +33,7 @@ from lakeflow.core.validate import Checks, PanderaRef, resolve_pandera
 from lakeflow.execute import import_pandera
 from lakeflow.lakes import open_lake
 from lakeflow.ports import Lake, Sink, Source
-from lakeflow.shell import Pipeline, RetryPolicy
+from lakeflow.run.pipeline import Pipeline, RetryPolicy
 
 __all__ = ["Job", "job_from_config", "load_job", "pipeline_from_config"]
 

@@ -42,16 +42,63 @@ def test_package_ships_py_typed() -> None:
     assert (ROOT / "lakeflow" / "py.typed").is_file()
 
 
-def test_import_contract_catches_a_forbidden_import(tmp_path: Path) -> None:
-    """The purity contract fails when lakeflow.core imports an I/O module."""
+def _gates(root: Path) -> subprocess.CompletedProcess[str]:
+    """Run both purity gates CI runs (import-linter, then the allow-list check) in ``root``."""
+    bin_dir = Path(sys.executable).parent
+    lint = subprocess.run(
+        [str(bin_dir / "lint-imports"), "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    purity = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "check_purity.py"), "lakeflow/core"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        lint.args,
+        lint.returncode or purity.returncode,
+        lint.stdout + purity.stdout,
+        lint.stderr + purity.stderr,
+    )
+
+
+def test_purity_gates_pass_on_the_package_and_fail_on_planted_impurities(tmp_path: Path) -> None:
+    """Both gates pass today and fail, naming each, on an I/O import, open(), the clock, the
+    environment, Polars reads/sinks/collect in lakeflow.core and a layer violation."""
     shutil.copytree(ROOT / "lakeflow", tmp_path / "lakeflow")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    lint = [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"]
-    kept = subprocess.run(lint, cwd=tmp_path, capture_output=True, text=True, check=False)
+    kept = _gates(tmp_path)
     assert kept.returncode == 0, kept.stdout + kept.stderr
 
     stage_py = tmp_path / "lakeflow" / "core" / "stage.py"
-    stage_py.write_text("import pathlib  # forbidden\n" + stage_py.read_text())
-    broken = subprocess.run(lint, cwd=tmp_path, capture_output=True, text=True, check=False)
+    stage_py.write_text(
+        "import pathlib  # planted\n"
+        "import lakeflow.adapters  # planted: a layer violation\n"
+        + stage_py.read_text()
+        + "\n\ndef _planted(frame, pl, datetime, os):\n"
+        "    open('x')\n"
+        "    datetime.now()\n"
+        "    os.environ\n"
+        "    pl.read_csv('x')\n"
+        "    frame.sink_parquet('x')\n"
+        "    return frame.collect()\n"
+    )
+    broken = _gates(tmp_path)
     assert broken.returncode != 0
-    assert "BROKEN" in broken.stdout and "pathlib" in broken.stdout
+    report = broken.stdout
+    for planted in (
+        "BROKEN",
+        "'pathlib'",
+        "open()",
+        ".now()",
+        ".environ",
+        ".read_csv()",
+        ".sink_parquet()",
+        ".collect()",
+    ):
+        assert planted in report, planted

@@ -25,7 +25,7 @@ from lakeflow.adapters.frame_source import FrameSource
 from lakeflow.adapters.local_lake import LocalLake
 from lakeflow.core.incremental import IncrementalSpec
 from lakeflow.core.validate import Checks
-from lakeflow.shell import Pipeline, RetryPolicy, run
+from lakeflow.run import Pipeline, RetryPolicy, run
 
 WATCHED = ("local_lake.py", "shell.py")
 

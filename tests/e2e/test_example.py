@@ -9,7 +9,7 @@ import pytest
 
 from examples.users.__main__ import main
 from lakeflow.lakes import open_lake
-from lakeflow.shell import runs
+from lakeflow.run import runs
 
 
 def test_the_users_example_runs_end_to_end(

@@ -22,7 +22,7 @@ from lakeflow.core.stage import stage
 from lakeflow.core.transform import clean
 from lakeflow.core.validate import Checks
 from lakeflow.ports import Lake
-from lakeflow.shell import HISTORY_BRANCH, Pipeline, RetryPolicy, RunEvent, run, runs, show_run
+from lakeflow.run import HISTORY_BRANCH, Pipeline, RetryPolicy, RunEvent, run, runs, show_run
 from lakeflow.testing.sources import counting_source
 from tests.e2e.lakes import (
     FailingSource,

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from lakeflow.adapters.local_lake import LocalLake
-from lakeflow.shell import run
+from lakeflow.run import run
 from tests.e2e.lakes import head, new_lake, paths, published
 from tests.e2e.run_child import users_pipeline
 

@@ -1,0 +1,63 @@
+"""Set-up commands: ``init`` and ``health``."""
+
+from __future__ import annotations
+
+import typer
+from returns.result import Failure, Result
+
+from lakeflow.adapters.lake_helpers import unwrap_io
+from lakeflow.cli.common import ConfigArg, Console, app, fail, job_of
+from lakeflow.run import init_lake
+
+__all__ = ["health", "init"]
+
+
+@app.command()
+def init(config: ConfigArg) -> None:
+    """Create the repository, the standard branches and the layout (idempotent, resumable)."""
+    job, console = job_of(config)
+    lake = job.lake
+    done = init_lake(lake, default_branch=job.config.lake.default_branch)
+    if isinstance(done, Failure):
+        fail(done.failure().message, console)
+    report = done.unwrap()
+    state = "created" if report.created_repository else "exists"
+    console.out(
+        f"repository {lake.repository} at {lake.url} ({state}; default branch "
+        f"{report.default_branch})"
+    )
+    for branch, branch_state in report.branches.items():
+        console.out(f"  branch {branch:<17} {branch_state}")
+    console.out(f"  layout {'':<17} {report.layout}")
+
+
+def _check(console: Console, name: str, result: Result[object, object]) -> bool:
+    if isinstance(result, Failure):
+        failure = result.failure()
+        console.out(f"  {name:<9} FAILED  {getattr(failure, 'message', failure)}")
+        return False
+    console.out(f"  {name:<9} ok")
+    return True
+
+
+@app.command()
+def health(config: ConfigArg) -> None:
+    """Check that the lake, the source and the database sink are reachable (exit 1 if not)."""
+    job, console = job_of(config)
+    console.out(f"health of {job.pipeline.name}")
+    healthy = _check(console, "lake", unwrap_io(job.lake.get_repository()))
+    source = job.pipeline.resolved_source()
+    check = getattr(source, "check", None)
+    if callable(check):
+        healthy &= _check(console, "source", unwrap_io(check()))
+    schema = getattr(source, "schema", None)
+    if healthy and callable(schema):
+        columns = unwrap_io(schema())
+        if not isinstance(columns, Failure):
+            for name, dtype in columns.unwrap().items():
+                console.out(f"    {name}: {dtype}")
+    for sink in job.pipeline.sinks:
+        sink_check = getattr(sink, "check", None)
+        if callable(sink_check):
+            healthy &= _check(console, "database", unwrap_io(sink_check()))
+    raise typer.Exit(0 if healthy else 1)

@@ -1,0 +1,34 @@
+"""The shell: runs, the run history, loads and repository set-up, sequenced over ports.
+
+Effect. ``run()`` is the one place a pipeline's effects are sequenced
+(:mod:`lakeflow.run.transaction`); the rest of the package holds the run's domain types
+(:mod:`~lakeflow.run.pipeline`), the lake layout (:mod:`~lakeflow.run.layout`), the pure
+planning of writes and records (:mod:`~lakeflow.run.plan`), the execution of the lazy plan
+(:mod:`~lakeflow.run.execute`), the one retry mechanism (:mod:`~lakeflow.run.retry`), the
+history (:mod:`~lakeflow.run.history`), database loads (:mod:`~lakeflow.run.load`) and
+repository set-up (:mod:`~lakeflow.run.init`).
+"""
+
+from lakeflow.run.history import History, UnreadableRecord, read_history, runs, show_run
+from lakeflow.run.init import InitReport, init_lake
+from lakeflow.run.layout import HISTORY_BRANCH
+from lakeflow.run.load import load_run
+from lakeflow.run.pipeline import Pipeline, RetryPolicy, RunEvent
+from lakeflow.run.transaction import Outcome, run
+
+__all__ = [
+    "HISTORY_BRANCH",
+    "History",
+    "InitReport",
+    "Outcome",
+    "Pipeline",
+    "RetryPolicy",
+    "RunEvent",
+    "UnreadableRecord",
+    "init_lake",
+    "load_run",
+    "read_history",
+    "run",
+    "runs",
+    "show_run",
+]
