@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -27,7 +28,8 @@ from lakeflow.core.incremental import IncrementalSpec
 from lakeflow.core.validate import Checks
 from lakeflow.run import Pipeline, RetryPolicy, run
 
-WATCHED = ("local_lake.py", "shell.py")
+WATCHED = ("/lakeflow/run/", "/lakeflow/adapters/local")
+"""Source folders whose calls count as crash points: the shell and the embedded lake."""
 
 
 def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
@@ -50,8 +52,25 @@ def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
     )
 
 
-def _watched(frame: FrameType | None) -> bool:
-    return frame is not None and frame.f_code.co_filename.endswith(WATCHED)
+def watched(frame: FrameType | None) -> bool:
+    """True for a frame executing code of the shell or of the embedded lake."""
+    return frame is not None and any(part in frame.f_code.co_filename for part in WATCHED)
+
+
+def kill_at(events_to_kill: int) -> tuple[list[int], Callable[[FrameType, str, object], None]]:
+    """A profile hook that counts watched events and SIGKILLs this process at the given one.
+
+    Returns a one-item list holding the count so far, and the hook for ``sys.setprofile``.
+    """
+    events = [0]
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        if event in ("call", "c_call") and watched(frame):
+            events[0] += 1
+            if events[0] == events_to_kill:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return events, profile
 
 
 def main() -> None:
@@ -66,21 +85,13 @@ def main() -> None:
 
     lake = LocalLake(args.root, args.repository)
     pipeline = users_pipeline(args.source, retry_on_conflict=args.retry_on_conflict)
-    events = 0
-
-    def profile(frame: FrameType, event: str, arg: object) -> None:
-        nonlocal events
-        if (event == "call" and _watched(frame)) or (event == "c_call" and _watched(frame)):
-            events += 1
-            if events == args.kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-
+    events, profile = kill_at(args.kill_at)
     if args.count or args.kill_at:
         sys.setprofile(profile)
     outcome = run(pipeline, lake)
     sys.setprofile(None)
     if args.count:
-        print(events)
+        print(events[0])
         return
     record = outcome.value_or(None) or outcome.failure()
     print(json.dumps({"status": record.status, "run_id": record.run_id}))
