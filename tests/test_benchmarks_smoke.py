@@ -30,7 +30,7 @@ from benchmarks.harness import (
 )
 from tests.bench_cli import run_benchmarks
 
-PASSWORD = "hunter2-benchmark"  # noqa: S105 - a fake secret the test must never see leak
+PASSWORD = "hunter2-benchmark"
 
 
 def test_transform_suite_runs_end_to_end_verifies_and_writes_valid_json(tmp_path: Path) -> None:

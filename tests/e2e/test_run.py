@@ -308,7 +308,7 @@ def test_secrets_never_reach_records_or_events(
     """A secret inside an error message is scrubbed from the record, history, events and logs."""
     caplog.set_level(logging.DEBUG, logger="lakeflow")
     lake = new_lake(tmp_path)
-    secret = "s3cr3t-Pa55"  # noqa: S105 - planted to prove it never leaks
+    secret = "s3cr3t-Pa55"
     source = FailingSource(ExtractError("db", f"auth failed for postgresql://etl:{secret}@db/x"))
     events: list[RunEvent] = []
     pipeline = Pipeline("users", source, retry=FAST, secrets=(Secret(secret),))
