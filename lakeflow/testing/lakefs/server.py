@@ -198,6 +198,7 @@ class LakeFSDouble:
             appends ``/api/v1``) or as ``LAKECTL_SERVER_ENDPOINT_URL``.
         access_key_id: The access key the server accepts.
         secret_access_key: The secret the server accepts (never shown by ``repr``).
+        data_dir: The folder holding the repositories' data.
         faults: Plan error bursts, dropped uploads and slow responses here.
     """
 
@@ -213,14 +214,15 @@ class LakeFSDouble:
         self.access_key_id = access_key_id or "AKIALF" + secrets.token_hex(7).upper()
         self.secret_access_key = secret_access_key or secrets.token_urlsafe(30)
         self.faults = Faults()
-        self._backend = Backend(Path(data_dir), namespace_pattern=namespace_pattern)
+        self.data_dir = Path(data_dir)
+        self._backend = Backend(self.data_dir, namespace_pattern=namespace_pattern)
         self.api = Api(self._backend, committer=committer, namespace_pattern=namespace_pattern)
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._failures: list[str] = []
         self._server = _Server(self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="lakefs-double", daemon=True
+            target=self._server.serve_forever, args=(0.1,), name="lakefs-double", daemon=True
         )
         self._thread.start()
 
