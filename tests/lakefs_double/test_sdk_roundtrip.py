@@ -280,3 +280,16 @@ def test_delete_objects_in_batch(repo: Any) -> None:
     main.commit("abc")
     main.delete_objects(["a", "c", "never-there"])
     assert _paths(main) == ["b"]
+
+
+def test_sdk_transaction_runs_on_the_double(repo: Any) -> None:
+    """The SDK's ``Branch.transact()`` works: its hidden branch stays out of listings, its
+    commit is merged, the branch is deleted and the tag points at the merge."""
+    main = repo.branch("main")
+    with main.transact(commit_message="tx", tag="after-tx") as tx:
+        tx.object("t.txt").upload(b"t")
+        assert [b.id for b in repo.branches()] == ["main"]
+        assert len(list(repo.branches(show_hidden=True))) == 2
+    assert main.object("t.txt").exists()
+    assert [b.id for b in repo.branches(show_hidden=True)] == ["main"]
+    assert repo.tag("after-tx").get_commit().id == main.head.id

@@ -11,7 +11,6 @@ message naming them, rather than being ignored.
 
 from __future__ import annotations
 
-import email.message
 import os
 import tempfile
 import time
@@ -25,18 +24,21 @@ from lakeflow.testing.lakefs.backend import Backend, DiffEntry, ResetKind
 from lakeflow.testing.lakefs.wire import (
     MAX_PER_PAGE,
     ApiError,
-    BodyReader,
+    Request,
     Response,
+    body_flag,
+    body_metadata,
+    body_object,
+    body_text,
     group_by_delimiter,
     json_response,
     page_after,
     paginate,
     parse_amount,
-    parse_bool,
     parse_range,
 )
 
-__all__ = ["Api", "Request", "Route"]
+__all__ = ["Api", "Route"]
 
 T = TypeVar("T")
 
@@ -47,40 +49,6 @@ _RESET_KINDS: Final[Mapping[str, ResetKind]] = {
     "common_prefix": "common_prefix",
 }
 _LOG_FILTERS: Final = ("objects", "prefixes", "since", "stop_at")
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One API request: method, decoded path parameters, query, headers and body."""
-
-    method: str
-    params: Mapping[str, str]
-    query: Mapping[str, list[str]]
-    headers: email.message.Message
-    body: BodyReader
-
-    def arg(self, name: str) -> str | None:
-        """The first value of query parameter ``name``, if given."""
-        values = self.query.get(name)
-        return values[0] if values else None
-
-    def required(self, name: str) -> str:
-        """A required query parameter; ``400`` when it is missing or empty."""
-        value = self.arg(name)
-        if not value:
-            raise ApiError(400, f"query parameter {name!r} is required")
-        return value
-
-    def flag(self, name: str, *, default: bool = False) -> bool:
-        """A boolean query parameter (``True``/``true``/``1``...)."""
-        return parse_bool(name, self.arg(name), default=default)
-
-    def refuse(self, *names: str) -> None:
-        """``501`` if any of these query parameters is set to a non-empty, non-false value."""
-        for name in names:
-            value = self.arg(name)
-            if value and value.lower() not in {"false", "0"}:
-                raise ApiError(501, f"the lakeFS double does not implement {name}={value}")
 
 
 Handler = Callable[[Request], Response]
@@ -94,44 +62,6 @@ class Route:
     handler: Handler
     params: Mapping[str, str]
     public: bool = False
-
-
-# -- request bodies --------------------------------------------------------------------------------
-def _object(body: object) -> dict[str, object]:
-    if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object")
-    return body
-
-
-def _text(body: Mapping[str, object], key: str, *, required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise ApiError(400, f"{key!r} is required")
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, f"{key!r} must be a string")
-    return value
-
-
-def _flag(body: Mapping[str, object], key: str) -> bool:
-    value = body.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise ApiError(400, f"{key!r} must be a boolean")
-    return value
-
-
-def _metadata(body: Mapping[str, object], key: str = "metadata") -> dict[str, str]:
-    value = body.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise ApiError(400, f"{key!r} must map strings to strings")
-    return dict(value)
 
 
 # -- response shapes -------------------------------------------------------------------------------
@@ -295,13 +225,13 @@ class Api:
 
     def create_repository(self, request: Request) -> Response:
         request.refuse("bare")
-        body = _object(request.body.json())
-        if _flag(body, "sample_data") or _flag(body, "read_only"):
+        body = body_object(request.body.json())
+        if body_flag(body, "sample_data") or body_flag(body, "read_only"):
             raise ApiError(501, "the lakeFS double does not implement sample data or read-only")
         record = self._backend.create_repository(
-            _text(body, "name", required=True) or "",
-            _text(body, "storage_namespace", required=True) or "",
-            _text(body, "default_branch") or "main",
+            body_text(body, "name", required=True) or "",
+            body_text(body, "storage_namespace", required=True) or "",
+            body_text(body, "default_branch") or "main",
         )
         return json_response(201, record.to_json())
 
@@ -326,7 +256,7 @@ class Api:
             raise ApiError(400, "request body must be a JSON list of rules")
         patterns: list[str] = []
         for rule in rules:
-            pattern = _text(_object(rule), "pattern", required=True)
+            pattern = body_text(body_object(rule), "pattern", required=True)
             if not pattern:
                 raise ApiError(400, "'pattern' must not be empty")
             patterns.append(pattern)
@@ -338,22 +268,20 @@ class Api:
     # -- branches -------------------------------------------------------------------------------
     def list_branches(self, request: Request) -> Response:
         prefix = request.arg("prefix") or ""
-        chosen = [
-            b
-            for b in self._backend.branches(request.params["repository"])
-            if b.name.startswith(prefix)
-        ]
+        listed = self._backend.branches(
+            request.params["repository"], show_hidden=request.flag("show_hidden")
+        )
+        chosen = [b for b in listed if b.name.startswith(prefix)]
         page, pagination = _page(chosen, request, key=lambda b: b.name)
         return _listing([_ref_json(b.name, b.commit_id) for b in page], pagination)
 
     def create_branch(self, request: Request) -> Response:
-        body = _object(request.body.json())
-        if _flag(body, "hidden"):
-            raise ApiError(501, "the lakeFS double does not implement hidden branches")
+        body = body_object(request.body.json())
         commit_id = self._backend.create_branch(
             request.params["repository"],
-            _text(body, "name", required=True) or "",
-            _text(body, "source", required=True) or "",
+            body_text(body, "name", required=True) or "",
+            body_text(body, "source", required=True) or "",
+            hidden=body_flag(body, "hidden"),
         )
         return Response(201, commit_id.encode(), "text/plain; charset=utf-8")
 
@@ -367,11 +295,11 @@ class Api:
         return Response(204)
 
     def reset_branch(self, request: Request) -> Response:
-        body = _object(request.body.json())
-        kind = _RESET_KINDS.get(_text(body, "type", required=True) or "")
+        body = body_object(request.body.json())
+        kind = _RESET_KINDS.get(body_text(body, "type", required=True) or "")
         if kind is None:
             raise ApiError(400, "unknown reset type")
-        path = _text(body, "path") or ""
+        path = body_text(body, "path") or ""
         self._backend.reset(request.params["repository"], request.params["branch"], kind, path)
         return Response(204)
 
@@ -382,32 +310,32 @@ class Api:
     # -- commits, merges ------------------------------------------------------------------------
     def commit(self, request: Request) -> Response:
         request.refuse("source_metarange")
-        body = _object(request.body.json())
+        body = body_object(request.body.json())
         if body.get("date") is not None:
             raise ApiError(501, "the lakeFS double does not implement commit dates")
         commit = self._backend.commit(
             request.params["repository"],
             request.params["branch"],
-            _text(body, "message", required=True) or "",
-            _metadata(body),
-            allow_empty=_flag(body, "allow_empty"),
+            body_text(body, "message", required=True) or "",
+            body_metadata(body),
+            allow_empty=body_flag(body, "allow_empty"),
         )
         return json_response(201, self._commit_json(commit))
 
     def revert_branch(self, request: Request) -> Response:
-        body = _object(request.body.json())
+        body = body_object(request.body.json())
         parent_number = body.get("parent_number")
         if not isinstance(parent_number, int) or isinstance(parent_number, bool):
             raise ApiError(400, "'parent_number' must be an integer")
-        overrides = _object(body.get("commit_overrides") or {})
+        overrides = body_object(body.get("commit_overrides") or {})
         self._backend.revert(
             request.params["repository"],
             request.params["branch"],
-            _text(body, "ref", required=True) or "",
+            body_text(body, "ref", required=True) or "",
             parent_number=parent_number,
-            message=_text(overrides, "message"),
-            metadata=_metadata(overrides),
-            allow_empty=_flag(body, "allow_empty"),
+            message=body_text(overrides, "message"),
+            metadata=body_metadata(overrides),
+            allow_empty=body_flag(body, "allow_empty"),
         )
         return Response(204)
 
@@ -439,17 +367,17 @@ class Api:
         return self._diff_listing(entries, request)
 
     def merge_into_branch(self, request: Request) -> Response:
-        body = _object(request.body.json())
+        body = body_object(request.body.json())
         for option in ("squash_merge", "allow_empty"):
-            if _flag(body, option):
+            if body_flag(body, option):
                 raise ApiError(501, f"the lakeFS double does not implement {option} merges")
         reference = self._backend.merge(
             request.params["repository"],
             request.params["ref"],
             request.params["destination"],
-            message=_text(body, "message") or "",
-            metadata=_metadata(body),
-            strategy=_text(body, "strategy"),
+            message=body_text(body, "message") or "",
+            metadata=body_metadata(body),
+            strategy=body_text(body, "strategy"),
         )
         return json_response(200, {"reference": reference})
 
@@ -497,7 +425,7 @@ class Api:
         return Response(204)
 
     def delete_objects(self, request: Request) -> Response:
-        body = _object(request.body.json())
+        body = body_object(request.body.json())
         paths = body.get("paths")
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ApiError(400, "'paths' must be a list of strings")
@@ -567,13 +495,13 @@ class Api:
         return _listing([_ref_json(t, c) for t, c in page], pagination)
 
     def create_tag(self, request: Request) -> Response:
-        body = _object(request.body.json())
-        tag = _text(body, "id", required=True) or ""
+        body = body_object(request.body.json())
+        tag = body_text(body, "id", required=True) or ""
         commit_id = self._backend.create_tag(
             request.params["repository"],
             tag,
-            _text(body, "ref", required=True) or "",
-            force=_flag(body, "force"),
+            body_text(body, "ref", required=True) or "",
+            force=body_flag(body, "force"),
         )
         return json_response(201, _ref_json(tag, commit_id))
 

@@ -84,6 +84,7 @@ class _Repo:
     root: Path
     tags: TagTable = field(default_factory=TagTable)
     rules: ProtectionRules = field(default_factory=ProtectionRules)
+    hidden: set[str] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -218,9 +219,11 @@ class Backend:
         return _value(repo.lake.log_commits(commit_id, limit=1))[0]
 
     # -- branches -------------------------------------------------------------------------------
-    def branches(self, name: str) -> tuple[BranchInfo, ...]:
-        """Effect. Every branch of a repository, sorted by name."""
-        return _value(self._repo(name).lake.list_branches())
+    def branches(self, name: str, *, show_hidden: bool = True) -> tuple[BranchInfo, ...]:
+        """Effect. The branches of a repository, sorted by name (hidden ones on request)."""
+        repo = self._repo(name)
+        listed = _value(repo.lake.list_branches())
+        return listed if show_hidden else tuple(b for b in listed if b.name not in repo.hidden)
 
     def branch_head(self, name: str, branch: str) -> str:
         """Effect. The commit ``branch`` points at; ``404`` if it is not a branch."""
@@ -229,13 +232,17 @@ class Backend:
                 return info.commit_id
         raise ApiError(404, f"branch not found: {branch}")
 
-    def create_branch(self, name: str, branch: str, source: str) -> str:
-        """Effect. Create ``branch`` at ``source``; the commit id it points at."""
+    def create_branch(self, name: str, branch: str, source: str, *, hidden: bool = False) -> str:
+        """Effect. Create ``branch`` at ``source``; the commit id it points at. A hidden
+        branch is left out of listings unless they ask for hidden ones."""
         repo = self._repo(name)
         with repo.lock:
             if branch in repo.tags.tags:
                 raise ApiError(409, f"a tag named {branch!r} already exists")
-            return _value(repo.lake.create_branch(branch, self._ref(repo, source)))
+            commit_id = _value(repo.lake.create_branch(branch, self._ref(repo, source)))
+            if hidden:
+                repo.hidden.add(branch)
+            return commit_id
 
     def delete_branch(self, name: str, branch: str) -> None:
         """Effect. Delete a branch; ``403`` for the default or a protected branch."""
@@ -246,6 +253,7 @@ class Backend:
             if repo.rules.protects(branch):
                 raise ApiError(403, f"cannot delete protected branch: {branch}")
             _value(repo.lake.delete_branch(branch))
+            repo.hidden.discard(branch)
 
     def _writable(self, repo: _Repo, branch: str, *, what: str = "write to") -> None:
         self.branch_head(repo.record.name, branch)

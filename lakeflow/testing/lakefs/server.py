@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from lakeflow.testing.lakefs.api import Api, Request
+from lakeflow.testing.lakefs.api import Api
 from lakeflow.testing.lakefs.backend import Backend
 from lakeflow.testing.lakefs.faults import Faults
 from lakeflow.testing.lakefs.wire import (
     ApiError,
     BodyReader,
     ConnectionDropped,
+    Request,
     Response,
     error,
     json_response,

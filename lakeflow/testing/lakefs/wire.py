@@ -1,4 +1,4 @@
-"""lakeFS wire conventions the double speaks: errors, pagination, query values, ranges, bodies.
+"""lakeFS wire conventions the double speaks: requests, errors, pagination, ranges, bodies.
 
 Pure helpers (except :class:`BodyReader`, which reads a socket). Facts pinned here come from
 lakeFS' OpenAPI spec and server: errors are ``{"message": ...}``; list responses carry all four
@@ -16,6 +16,7 @@ False
 
 from __future__ import annotations
 
+import email.message
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,7 +31,12 @@ __all__ = [
     "BodyReader",
     "ByteStream",
     "ConnectionDropped",
+    "Request",
     "Response",
+    "body_flag",
+    "body_metadata",
+    "body_object",
+    "body_text",
     "error",
     "group_by_delimiter",
     "json_response",
@@ -317,3 +323,75 @@ class BodyReader:
         """Read and discard what is left, so the connection can carry the next request."""
         while self.read():
             pass
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One API request: method, decoded path parameters, query, headers and body."""
+
+    method: str
+    params: Mapping[str, str]
+    query: Mapping[str, list[str]]
+    headers: email.message.Message
+    body: BodyReader
+
+    def arg(self, name: str) -> str | None:
+        """The first value of query parameter ``name``, if given."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def required(self, name: str) -> str:
+        """A required query parameter; ``400`` when it is missing or empty."""
+        value = self.arg(name)
+        if not value:
+            raise ApiError(400, f"query parameter {name!r} is required")
+        return value
+
+    def flag(self, name: str, *, default: bool = False) -> bool:
+        """A boolean query parameter (``True``/``true``/``1``...)."""
+        return parse_bool(name, self.arg(name), default=default)
+
+    def refuse(self, *names: str) -> None:
+        """``501`` if any of these query parameters is set to a non-empty, non-false value."""
+        for name in names:
+            value = self.arg(name)
+            if value and value.lower() not in {"false", "0"}:
+                raise ApiError(501, f"the lakeFS double does not implement {name}={value}")
+
+
+# -- request bodies --------------------------------------------------------------------------------
+def body_object(body: object) -> dict[str, object]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return body
+
+
+def body_text(body: Mapping[str, object], key: str, *, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise ApiError(400, f"{key!r} is required")
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"{key!r} must be a string")
+    return value
+
+
+def body_flag(body: Mapping[str, object], key: str) -> bool:
+    value = body.get(key, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApiError(400, f"{key!r} must be a boolean")
+    return value
+
+
+def body_metadata(body: Mapping[str, object], key: str = "metadata") -> dict[str, str]:
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ApiError(400, f"{key!r} must map strings to strings")
+    return dict(value)
