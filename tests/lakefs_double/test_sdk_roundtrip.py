@@ -19,7 +19,7 @@ def _paths(ref: Any, **kwargs: Any) -> list[str]:
 
 def test_repository_create_get_list_delete(client: Any, new_repo_name: Callable[[], str]) -> None:
     """A repository is created with its namespace and default branch, listed, then deleted;
-    its storage namespace cannot be reused afterwards (as on lakeFS)."""
+    its storage namespace cannot be reused afterwards (as on lakeFS), its name can."""
     name = new_repo_name()
     created = lakefs.Repository(name, client=client).create(
         storage_namespace=f"s3://bucket/{name}", default_branch="trunk"
@@ -38,6 +38,9 @@ def test_repository_create_get_list_delete(client: Any, new_repo_name: Callable[
         _ = lakefs.Repository(name, client=client).properties
     with pytest.raises(BadRequestException):
         lakefs.Repository(name, client=client).create(storage_namespace=f"s3://bucket/{name}")
+    again = lakefs.Repository(name, client=client).create(storage_namespace=f"s3://other/{name}")
+    assert [b.id for b in again.branches()] == ["main"]  # a new, empty repository
+    assert list(again.branch("main").objects()) == []
 
 
 def test_create_repository_twice(client: Any, repo: Any) -> None:

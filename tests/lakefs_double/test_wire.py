@@ -239,3 +239,16 @@ def test_unimplemented_endpoints_say_so(raw: _Raw, raw_repo: str) -> None:
         "GET", f"/repositories/{raw_repo}/refs/main/diff/main", query={"type": "two_dot"}
     )
     assert status == 501 and "three-dot" in body["message"]
+
+
+def test_protection_rules_honour_if_match(raw: _Raw, raw_repo: str) -> None:
+    """Protection rules come with an ``ETag``; a ``PUT`` with a stale ``If-Match`` is 412."""
+    path = f"/repositories/{raw_repo}/settings/branch_protection"
+    status, headers, body = raw.call("GET", path)
+    assert (status, json.loads(body)) == (200, [])
+    etag = headers["ETag"]
+    status, _, _ = raw.call("PUT", path, body=[{"pattern": "main"}], headers={"If-Match": etag})
+    assert status == 204
+    status, _ = raw.json("PUT", path, body=[{"pattern": "dev"}], headers={"If-Match": etag})
+    assert status == 412
+    assert raw.json("GET", path) == (200, [{"pattern": "main"}])
