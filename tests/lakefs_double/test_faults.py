@@ -70,6 +70,7 @@ def test_dropped_upload_stages_nothing(lakefs_server: LakeFSDouble, repo: Any, s
     assert dropped and dropped[-1].chunked
     assert list(main.uncommitted()) == []
     assert not obj.exists()
+    assert not list(lakefs_server.data_dir.rglob("upload-*"))  # the spooled body is gone too
 
     obj.upload(data)
     with obj.reader() as reader:
