@@ -90,8 +90,8 @@ def test_merge_with_nothing_to_merge_is_refused(repo: Any) -> None:
 def test_protected_branch_refuses_writes_and_commits_but_accepts_merges(
     client: Any, repo: Any
 ) -> None:
-    """A protected branch refuses direct uploads, deletes, commits and deletion (403) and
-    still accepts merges: the write-audit-publish setting."""
+    """A protected branch refuses direct uploads, deletes (single and batch), commits and
+    deletion (403) and still accepts merges: the write-audit-publish setting."""
     main = repo.branch("main")
     main.object("seed").upload(b"s")
     main.commit("seed")
@@ -106,6 +106,8 @@ def test_protected_branch_refuses_writes_and_commits_but_accepts_merges(
         main.commit("direct", allow_empty=True)
     with pytest.raises(lakefs.exceptions.PermissionException):
         main.object("seed").delete()
+    refused = main.delete_objects(["seed"]).errors
+    assert [(e.path, e.status_code) for e in refused] == [("seed", 403)]
     assert list(main.uncommitted()) == []
 
     dev.object("reviewed").upload(b"ok")

@@ -432,9 +432,8 @@ class Api:
         errors = self._backend.delete_objects(
             request.params["repository"], request.params["branch"], paths
         )
-        return json_response(
-            200, {"errors": [{"status_code": e.status, "message": e.message} for e in errors]}
-        )
+        listed = [{"path": p, "status_code": e.status, "message": e.message} for p, e in errors]
+        return json_response(200, {"errors": listed})
 
     def get_object(self, request: Request) -> Response:
         """``GET``/``HEAD`` an object, whole or one byte range (``206``; ``416`` past its end)."""

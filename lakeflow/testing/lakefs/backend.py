@@ -332,20 +332,23 @@ class Backend:
                 raise ApiError(404, f"not found: {path}")
             _value(repo.lake.delete_object(branch, path))
 
-    def delete_objects(self, name: str, branch: str, paths: Sequence[str]) -> list[ApiError]:
+    def delete_objects(
+        self, name: str, branch: str, paths: Sequence[str]
+    ) -> list[tuple[str, ApiError]]:
         """Effect. Stage the removal of many paths (missing ones are fine); per-path errors."""
         repo = self._repo(name)
-        errors: list[ApiError] = []
+        errors: list[tuple[str, ApiError]] = []
         with repo.lock:
             self.branch_head(name, branch)
             for path in paths:
                 if repo.rules.protects(branch):
-                    errors.append(ApiError(403, f"cannot write to protected branch: {branch}"))
+                    refused = ApiError(403, f"cannot write to protected branch: {branch}")
+                    errors.append((path, refused))
                     continue
                 try:
                     _value(repo.lake.delete_object(branch, path))
                 except ApiError as exc:
-                    errors.append(exc)
+                    errors.append((path, exc))
         return errors
 
     def _restore(self, repo: _Repo, branch: str, path: str, source: str) -> None:
