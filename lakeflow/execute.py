@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from returns.result import Failure, Result, Success
@@ -39,6 +40,7 @@ def collect_together(
     sinks: Sequence[tuple[pl.LazyFrame, Path]] = (),
     *,
     stage: str = "execute",
+    engine: Literal["streaming", "in-memory"] = "streaming",
 ) -> Result[list[pl.DataFrame], StageError]:
     """Effect. Collect ``frames`` and write ``sinks`` to parquet in one streaming execution.
 
@@ -46,6 +48,8 @@ def collect_together(
         frames: Plans whose results are returned, in order.
         sinks: ``(plan, path)`` pairs written with ``sink_parquet`` (parent folders created).
         stage: The stage name failures carry.
+        engine: ``in-memory`` evaluates every expression even on empty input (plan checks);
+            ``streaming`` (the default) is for real data.
 
     Returns:
         ``Success`` with one DataFrame per frame, or ``Failure(StageError)`` when executing
@@ -55,7 +59,7 @@ def collect_together(
     if not plans:
         return Success([])
     try:
-        results = pl.collect_all(plans, engine="streaming")
+        results = pl.collect_all(plans, engine=engine)
     except (pl.exceptions.PolarsError, OSError, PlanFailure) as exc:
         return Failure(from_exception(exc, stage=stage))
     except BaseException as exc:

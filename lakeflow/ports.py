@@ -34,6 +34,7 @@ __all__ = [
     "MergeStrategy",
     "ObjectInfo",
     "RepositoryInfo",
+    "SchemaSource",
     "Sink",
     "Source",
 ]
@@ -294,6 +295,19 @@ class Source(Protocol):
 
     def extract(self, context: ExtractContext) -> IOResult[pl.LazyFrame, ExtractError]:
         """Plan (or perform) the read for one run."""
+        ...
+
+
+@runtime_checkable
+class SchemaSource(Source, Protocol):
+    """A source that can say what :meth:`~Source.extract` would produce without reading rows.
+
+    The shell checks a run's whole plan against this schema before extracting anything
+    (``lakeflow check``, and every run), so a typo in a column fails in milliseconds.
+    """
+
+    def plan_schema(self, context: ExtractContext) -> IOResult[pl.Schema, ExtractError]:
+        """The schema of the rows ``extract`` would return (reading no rows)."""
         ...
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import errno
 import glob as globbing
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -212,6 +212,12 @@ class FileSource:
 
     def read(self, watermark: Watermark | None = None) -> IOResult[pl.LazyFrame, ExtractError]:
         """Effect. Like :meth:`extract` without a lake: for notebooks and tests."""
+        spec = self._incremental
+        return self._scanned(spec, watermark if spec is not None else None)
+
+    def _scanned(
+        self, spec: IncrementalSpec | None, watermark: Watermark | None
+    ) -> IOResult[pl.LazyFrame, ExtractError]:
         fail = _Fail(f"{self._format} {redact_uri(self._path)}", self._path)
         if self._problems:
             return IOFailure(fail("; ".join(self._problems), False))
@@ -224,12 +230,16 @@ class FileSource:
             if not (is_panic(exc) or isinstance(exc, Exception)):
                 raise
             return IOFailure(fail(f"cannot scan: {_first(exc)}", _transient(exc)))
-        spec = self._incremental
-        return _after(frame, spec, watermark if spec is not None else None, fail)
+        return _after(frame, spec, watermark, fail)
 
     def check(self) -> IOResult[None, ExtractError]:
         """Effect. Do the files exist and is their schema readable (for ``lakeflow health``)?"""
         return self.read().map(lambda _: None)
+
+    def plan_schema(self, context: ExtractContext) -> IOResult[pl.Schema, ExtractError]:
+        """Effect. The files' schema (parquet footers; a CSV's header and inference sample)."""
+        del context
+        return self._scanned(None, None).bind(_schema_of(f"{self._format} {self._path}"))
 
     def _missing(self) -> str | None:
         """Effect. Why the local path cannot be scanned, or ``None`` (remote paths: ``None``)."""
@@ -305,3 +315,24 @@ class LakeSource:
             return _after(frame, spec, watermark, fail)
 
         return context.lake.scan_frame(context.base_ref, self._path).alt(lake_failure).bind(checked)
+
+    def plan_schema(self, context: ExtractContext) -> IOResult[pl.Schema, ExtractError]:
+        """Effect. The lake dataset's schema at the run's base commit (no rows read)."""
+        name = f"lake path {self._path!r}"
+        return (
+            context.lake.scan_frame(context.base_ref, self._path)
+            .alt(lambda error: ExtractError(name, error.message, retryable=error.retryable))
+            .bind(_schema_of(name))
+        )
+
+
+def _schema_of(name: str) -> Callable[[pl.LazyFrame], IOResult[pl.Schema, ExtractError]]:
+    """Effect. A function resolving a planned scan's schema, its failure a value."""
+
+    def resolve(frame: pl.LazyFrame) -> IOResult[pl.Schema, ExtractError]:
+        try:
+            return IOSuccess(frame.collect_schema())
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            return IOFailure(ExtractError(name, f"{type(exc).__name__}: {exc}"))
+
+    return resolve

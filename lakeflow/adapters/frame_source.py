@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import polars as pl
-from returns.io import IOResult, IOSuccess
+from returns.io import IOFailure, IOResult, IOSuccess
 
 from lakeflow.core.errors import ExtractError
 from lakeflow.core.incremental import IncrementalSpec
@@ -49,3 +49,11 @@ class FrameSource:
         if self._incremental is not None and context.watermark is not None:
             frame = frame.filter(pl.col(self._incremental.column) >= context.watermark.value)
         return IOSuccess(frame)
+
+    def plan_schema(self, context: ExtractContext) -> IOResult[pl.Schema, ExtractError]:
+        """Effect. The frame's schema (its plan is resolved, no rows are read)."""
+        del context
+        try:
+            return IOSuccess(self._frame.collect_schema())
+        except pl.exceptions.PolarsError as exc:
+            return IOFailure(ExtractError(self._name, f"{type(exc).__name__}: {exc}"))

@@ -241,8 +241,18 @@ class SqlSource:
             return IOFailure(failure)
         return self._read(watermark if self._incremental is not None else None)
 
+    def plan_schema(self, context: ExtractContext) -> IOResult[pl.Schema, ExtractError]:
+        """Effect. The schema :meth:`extract` would produce, from a query that reads no row."""
+        del context  # the schema does not depend on the watermark
+        return self._plan_schema_now()
+
     def schema(self) -> IOResult[dict[str, str], ExtractError]:
         """Effect. Column name → Polars type name, as :meth:`extract` would produce them."""
+        return self._plan_schema_now().map(
+            lambda schema: {name: str(dtype) for name, dtype in schema.items()}
+        )
+
+    def _plan_schema_now(self) -> IOResult[pl.Schema, ExtractError]:
         failure = self._preflight()
         if failure is not None:
             return IOFailure(failure)
@@ -250,7 +260,7 @@ class SqlSource:
         result = self._run((sql,), watermark=None, first=True)
         if isinstance(result, ExtractError):
             return IOFailure(result)
-        return IOSuccess({name: str(dtype) for name, dtype in result.schema.items()})
+        return IOSuccess(result.schema)
 
     def check(self) -> IOResult[None, ExtractError]:
         """Effect. Is the server reachable, the login valid and the table or query readable?"""

@@ -10,6 +10,7 @@ turns those, Polars errors and failures raised inside plans (:func:`raise_in_pla
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ __all__ = [
     "LakeflowError",
     "LoadError",
     "MissingColumns",
+    "PlanRejected",
     "StageError",
     "StageFailed",
     "ValidationFailed",
@@ -91,9 +93,15 @@ class MissingColumns(_Failure):
 
     @property
     def message(self) -> str:
+        hints = [
+            f"{name!r} -> did you mean {', '.join(repr(c) for c in close)}?"
+            for name in self.missing
+            if (close := difflib.get_close_matches(name, self.available, n=2, cutoff=0.6))
+        ]
         return (
             f"stage {self.stage!r} needs column(s) {_quote(self.missing)} that its input "
             f"does not have; available columns: {_quote(self.available)}"
+            + (f" ({'; '.join(hints)})" if hints else "")
         )
 
 
@@ -163,6 +171,19 @@ class StageFailed(_Failure):
     @property
     def message(self) -> str:
         return f"stage {self.stage!r} failed: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRejected(_Failure):
+    """A run's plan does not fit its source; every problem found before any row was read."""
+
+    problems: tuple[str, ...]
+    retryable: bool = False
+    kind: ClassVar[str] = "plan_rejected"
+
+    @property
+    def message(self) -> str:
+        return "the plan does not fit the source (no row was read): " + "; ".join(self.problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +295,7 @@ StageError: TypeAlias = (
     | InvalidOption
     | ConversionFailed
     | StageFailed
+    | PlanRejected
     | ValidationFailed
     | ExtractError
     | LoadError

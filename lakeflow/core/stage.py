@@ -64,12 +64,20 @@ class Stage:
         problems: Option errors found when the stage was built (for example an unknown
             strategy). A stage with problems fails with the first one when called; config
             validation reports all of them before any effect.
+        parts: The stages a composed stage runs, in order (empty for a single stage), so a
+            plan check can try each one and report every problem, not just the first.
     """
 
     name: str
     fn: StageFn
     requires: tuple[str, ...] = ()
     problems: tuple[StageError, ...] = field(default=())
+    parts: tuple[Stage, ...] = field(default=(), compare=False)
+
+    @property
+    def leaves(self) -> tuple[Stage, ...]:
+        """The single stages this stage runs, in order (itself when it is not composed)."""
+        return self.parts or (self,)
 
     def __call__(self, frame: pl.LazyFrame) -> StageResult:
         if self.problems:
@@ -105,6 +113,7 @@ class Stage:
             f"{first.name} >> {second.name}",
             both,
             problems=first.problems + second.problems,
+            parts=first.leaves + second.leaves,
         )
 
     @staticmethod

@@ -140,7 +140,7 @@ def execute(
         frames = [plan.stats, extracted.select(pl.len().alias("rows"))]
         if spec is not None:
             frames.append(watermark_stats(extracted, spec))
-        collected = collect_together(frames, sinks, stage=pipeline.name)
+        collected = collect_together(frames, sinks, stage="execution")
         if isinstance(collected, Failure):
             error: StageError = collected.failure()
             return stop(_step_of(error), error)

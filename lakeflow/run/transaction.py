@@ -44,6 +44,7 @@ from lakeflow.core.incremental import Watermark
 from lakeflow.core.records import FailureRecord, RunRecord, RunStatus, encode_json
 from lakeflow.core.secrets import redact_values
 from lakeflow.ports import Lake, Source
+from lakeflow.run.check import check_plan
 from lakeflow.run.execute import Executed, execute
 from lakeflow.run.history import record_in_history
 from lakeflow.run.journal import Journal, now
@@ -113,6 +114,7 @@ class _Transaction:
                 .alt(lambda error: StepFailure("resolve", error, progress))
                 .bind(self._no_foreign_changes)
                 .bind(self._checkpoint)
+                .bind(self._plan)
                 .bind(self._branch)
             )
         if isinstance(resolved, Success):
@@ -159,6 +161,17 @@ class _Transaction:
             reason = f"{path} at {base} is corrupt ({exc}); fix or delete it on the target"
             error = LakeError("read checkpoint", reason, "corrupt")
             return Failure(StepFailure("resolve", error, progress))
+
+    def _plan(self, resolved: _Resolved) -> Result[_Resolved, StepFailure]:
+        """Check the whole plan against the source's schema before reading any row."""
+        progress = resolved.progress
+        assert progress.base is not None  # noqa: S101 - set by the resolve step
+        report = check_plan(
+            self.pipeline, self.lake, progress.base, resolved.watermark, now=self.journal.started
+        )
+        if report.ok:
+            return Success(resolved)
+        return Failure(StepFailure(report.failed_step(), report.error(), progress))
 
     def _branch(self, resolved: _Resolved) -> Result[_Resolved, StepFailure]:
         progress = resolved.progress
