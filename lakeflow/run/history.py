@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from returns.io import IOFailure, IOResult, IOSuccess
@@ -20,7 +20,7 @@ from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.core.records import FailureRecord, RunRecord, encode_json, record_from_json
 from lakeflow.ports import Lake
-from lakeflow.run.layout import HISTORY_BRANCH, records_prefix
+from lakeflow.run.layout import HISTORY_BRANCH, is_internal_branch, records_prefix
 from lakeflow.run.pipeline import RetryPolicy
 from lakeflow.run.retry import retrying
 
@@ -38,6 +38,7 @@ _HISTORY_RETRY = RetryPolicy(
     max_retries=20, timeout_seconds=60.0, initial_backoff_s=0.005, max_backoff_s=0.2
 )
 """History commits of concurrent runs race on one branch head: lost races are retried."""
+_REPAIR_LOG_DEPTH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +124,60 @@ def _read_record(lake: Lake, path: str) -> RunRecord | FailureRecord | Unreadabl
         return UnreadableRecord(path, f"{type(exc).__name__}: {exc}")
 
 
+def _merge_commit_of(lake: Lake, branch: str, run_id: str) -> str | None:
+    """Effect. The merge commit that published ``run_id`` on ``branch`` (recent history)."""
+    log = unwrap_io(lake.log_commits(branch, limit=_REPAIR_LOG_DEPTH))
+    for commit in log.value_or(()):
+        meta = commit.metadata
+        if meta.get("lakeflow.run_id") == run_id and meta.get("lakeflow.status") == "published":
+            return commit.id
+    return None
+
+
+def _published_but_unrecorded(
+    lake: Lake, pipeline: str | None, known: set[str]
+) -> list[RunRecord | FailureRecord]:
+    """Effect. Runs whose records reached a target by merge but never reached the history.
+
+    A crash between a run's merge and its history commit leaves the run published without a
+    history entry; its record (written before the merge, status ``committed``) is on the
+    target. It is recovered as ``published``, with the merge commit found in the target's log.
+    """
+    branches = unwrap_io(lake.list_branches())
+    found: dict[str, RunRecord | FailureRecord] = {}
+    for branch in branches.value_or(()):
+        if is_internal_branch(branch.name):
+            continue
+        listed = unwrap_io(lake.list_objects(branch.name, records_prefix(pipeline)))
+        for info in listed.value_or(()):
+            run_id = info.path.rsplit("/", 1)[-1].removesuffix(".json")
+            if run_id in known or run_id in found or not info.path.endswith(".json"):
+                continue
+            data = unwrap_io(lake.get_bytes(branch.name, info.path))
+            try:
+                record = record_from_json(json.loads(data.unwrap()))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # not a record lakeflow can read: left for `lakeflow fsck`
+            if isinstance(record, RunRecord) and record.status == "committed":
+                record = replace(
+                    record,
+                    status="published",
+                    run_branch=None,
+                    merge_commit=_merge_commit_of(lake, branch.name, run_id),
+                    note=f"{record.note} recovered from {branch.name!r}: the run was published "
+                    "but its history entry was lost (interrupted after the merge)".strip(),
+                )
+            found[run_id] = record
+    return list(found.values())
+
+
 def read_history(lake: Lake, pipeline: str | None = None) -> Result[History, LakeError]:
     """Effect. Every recorded run (of ``pipeline``, or of all), newest first.
 
-    Reads the history branch only; never scans run branches. A lake without a history yet has
-    an empty one. Fails only when the lake itself cannot be read.
+    Reads the history branch, and the records published on target branches so that a run
+    whose history entry was lost to a crash (between its merge and its history commit) is
+    found and written back to the history (when the lake can be written). A lake without a
+    history yet has an empty one. Fails only when the lake itself cannot be read.
     """
     listed = unwrap_io(lake.list_objects(HISTORY_BRANCH, records_prefix(pipeline)))
     if isinstance(listed, Failure):
@@ -148,6 +198,10 @@ def read_history(lake: Lake, pipeline: str | None = None) -> Result[History, Lak
             unreadable.append(read)
         else:
             records.append(read)
+    known = {r.run_id for r in records} | {u.run_id for u in unreadable}
+    for recovered in _published_but_unrecorded(lake, pipeline, known):
+        record_in_history(lake, recovered)
+        records.append(recovered)
     records.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
     return Success(History(tuple(records), tuple(unreadable)))
 

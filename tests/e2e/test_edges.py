@@ -303,3 +303,22 @@ def test_a_failed_validation_is_printed_once_and_does_not_advance_the_watermark(
     assert len(validate_lines) == 1 and "FAILED" in validate_lines[0]
     assert "(not advanced)" in done.stdout
     assert " loaded" not in done.stdout, "no database sink: no loaded count"
+
+
+def test_a_run_whose_history_entry_was_lost_is_recovered_from_its_target(tmp_path: Path) -> None:
+    """A crash between a run's merge and its history commit leaves it published without a
+    history entry: the next read of the history finds it on the target, lists it as
+    published with its merge commit, and writes it back to the history."""
+    lake = new_lake(tmp_path)
+    record = run(Pipeline("users", pl.DataFrame({"id": [1, 2]})), lake).unwrap()
+    path = f"_lakeflow/runs/users/{record.run_id}.json"
+    assert isinstance(unwrap_io(lake.delete_object(HISTORY_BRANCH, path)), Success)
+    assert isinstance(unwrap_io(lake.commit(HISTORY_BRANCH, "simulate the lost entry")), Success)
+    assert isinstance(unwrap_io(lake.get_bytes(HISTORY_BRANCH, path)), Failure)
+
+    recovered = show_run(lake, record.run_id, "users")
+    assert recovered.status == "published"
+    assert recovered.merge_commit == record.merge_commit
+    assert "recovered" in recovered.note
+    assert isinstance(unwrap_io(lake.get_bytes(HISTORY_BRANCH, path)), Success), "written back"
+    assert [r.run_id for r in runs(lake, "users")] == [record.run_id]
