@@ -11,7 +11,7 @@ message, because a notebook user wants a frame or an exception, not a container.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -267,11 +267,14 @@ class ExtractContext:
             into its query; the shell then drops the rows already published at ``value``.
         lake: The run's lake, for sources that read lake paths.
         base_ref: The run's base commit id: lake paths are read there, never at a moving head.
+        on_rows: Sources that read in batches call it with the number of rows read so far,
+            for progress displays (optional; never required for correctness).
     """
 
     watermark: Watermark | None
     lake: Lake
     base_ref: str
+    on_rows: Callable[[int], None] | None = None
 
 
 @runtime_checkable

@@ -19,7 +19,16 @@ from lakeflow.core.errors import ConfigError
 from lakeflow.core.secrets import Secret, scrub
 from lakeflow.pipelines import Job, load_job
 
-__all__ = ["ConfigArg", "Console", "JsonOpt", "app", "fail", "job_of", "usage_error"]
+__all__ = [
+    "ConfigArg",
+    "Console",
+    "JsonOpt",
+    "QuietOpt",
+    "app",
+    "fail",
+    "job_of",
+    "usage_error",
+]
 
 app = typer.Typer(
     name="lakeflow",
@@ -33,6 +42,9 @@ ConfigArg = Annotated[
     Path, typer.Argument(help="The pipeline's YAML config file.", show_default=False)
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only the summary: no step lines, no progress.")
+]
 
 
 class Console:
@@ -40,6 +52,10 @@ class Console:
 
     def __init__(self, secrets: Sequence[Secret] = ()) -> None:
         self.secrets = tuple(secrets)
+
+    def scrub(self, text: str) -> str:
+        """Pure. ``text`` without the console's secrets."""
+        return scrub(text, self.secrets)
 
     def out(self, text: str = "") -> None:
         """Effect. Print a line on stdout."""

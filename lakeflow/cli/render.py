@@ -1,33 +1,58 @@
 """How records, events and scores read on a terminal.
 
-Pure (text in, text out), except :func:`event_printer`, which prints.
+Pure (text in, text out), except :class:`StepDisplay`, which prints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+
+from rich.console import Console as RichConsole
+from rich.status import Status
 
 from lakeflow.cli.common import Console
 from lakeflow.core.records import FailureRecord, RunRecord
 from lakeflow.run import RunEvent
 
-__all__ = ["event_printer", "scores", "summary"]
+__all__ = ["StepDisplay", "scores", "summary"]
 
 
 def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:7.2f}s"
 
 
-def event_printer(console: Console) -> Callable[[RunEvent], None]:
-    """A callback printing one line per finished, failed or retried step."""
+class StepDisplay:
+    """Effect. Shows a run's steps: a line per finished, failed or retried step, and on a
+    terminal a live status line (spinner, step, rows so far) on stderr while a step runs.
 
-    def show(event: RunEvent) -> None:
-        if event.status == "start":
+    Use as a context manager; its instance is the run's ``on_event`` callback.
+    """
+
+    def __init__(self, console: Console, *, live: bool) -> None:
+        self.console = console
+        self._status: Status | None = None
+        if live:
+            terminal = RichConsole(stderr=True, highlight=False)
+            self._status = terminal.status("", spinner="dots")
+
+    def __enter__(self) -> StepDisplay:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def __call__(self, event: RunEvent) -> None:
+        if event.status in ("start", "progress"):
+            if self._status is not None:
+                rows = f" — {event.rows:,} rows so far" if event.rows is not None else ""
+                self._status.update(self.console.scrub(f"{event.step} ...{rows}"))
+                self._status.start()
             return
+        if self._status is not None:
+            self._status.stop()
         marker = {"ok": "ok", "failed": "FAILED", "retry": "retry"}[event.status]
-        console.out(f"  {event.step:<9} {marker:<6} {_seconds(event.seconds)}  {event.detail}")
-
-    return show
+        self.console.out(f"  {event.step:<9} {marker:<6} {_seconds(event.seconds)}  {event.detail}")
 
 
 def scores(quality: Mapping[str, object] | None) -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 from returns.result import Failure
 
 from lakeflow.adapters.lake_helpers import unwrap_io
-from lakeflow.cli.common import ConfigArg, Console, JsonOpt, app, job_of, usage_error
-from lakeflow.cli.render import event_printer, summary
+from lakeflow.cli.common import ConfigArg, Console, JsonOpt, QuietOpt, app, job_of, usage_error
+from lakeflow.cli.render import StepDisplay, summary
 from lakeflow.core.errors import LakeflowError
 from lakeflow.core.records import FailureRecord, RunRecord
 from lakeflow.run import load_run, run
@@ -37,17 +38,24 @@ def run_command(
         bool, typer.Option("--no-merge", help="Commit on the run branch; do not publish.")
     ] = False,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Run the pipeline once: extract, transform, validate, publish all or nothing."""
+    """Run the pipeline once: extract, transform, validate, publish all or nothing.
+
+    On a terminal a live line shows the running step (and rows read so far); ``--quiet`` and
+    ``--json`` show no step lines, and nothing live is shown when stdout is not a terminal.
+    """
     job, console = job_of(config)
     branch = job.config.lake.default_branch if target is None else target
     problem = target_problem(branch)
     if problem is not None:
         usage_error(f"--target {branch!r}: {problem}", console)
-    if not as_json:
+    if not as_json and not quiet:
         console.out(f"lakeflow run {job.pipeline.name} -> {branch} ({job.lake.url})")
-    events = None if as_json else event_printer(console)
-    outcome = run(job.pipeline, job.lake, branch, merge=not no_merge, on_event=events)
+    live = sys.stdout.isatty() and sys.stderr.isatty() and not (quiet or as_json)
+    with StepDisplay(console, live=live) as display:
+        events = None if (as_json or quiet) else display
+        outcome = run(job.pipeline, job.lake, branch, merge=not no_merge, on_event=events)
     record: RunRecord | FailureRecord = outcome.value_or(None) or outcome.failure()
     emit_record(console, record, as_json=as_json)
     missing_repository = (

@@ -110,7 +110,12 @@ def execute(
 
     spec = source.incremental
     with journal.timed("extract"):
-        context = ExtractContext(watermark=watermark, lake=lake, base_ref=base)
+        context = ExtractContext(
+            watermark=watermark,
+            lake=lake,
+            base_ref=base,
+            on_rows=partial(journal.progress, "extract"),
+        )
         extracted_result = journal.call("extract", partial(source.extract, context))
     if isinstance(extracted_result, Failure):
         return stop("extract", extracted_result.failure())

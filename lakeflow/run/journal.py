@@ -97,6 +97,11 @@ class Journal:
         if self.on_event is not None:
             self.on_event(RunEvent(self.run_id, step, status, detail, seconds))
 
+    def progress(self, step: str, rows: int) -> None:
+        """Effect. Report rows read so far in a long step (not logged: displays only)."""
+        if self.on_event is not None:
+            self.on_event(RunEvent(self.run_id, step, "progress", f"{rows:,} rows", None, rows))
+
     def done(self, step: str, detail: str) -> None:
         """Effect. The ``ok`` event of a step, with the seconds it took."""
         self.emit(step, "ok", detail, self.steps.get(step))

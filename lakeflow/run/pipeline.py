@@ -23,7 +23,8 @@ from lakeflow.ports import BRANCH_ID, Sink, Source
 __all__ = ["EventStatus", "Pipeline", "RetryPolicy", "RunEvent", "SourceLike"]
 
 SourceLike: TypeAlias = Source | pl.LazyFrame | pl.DataFrame | str | Path
-EventStatus: TypeAlias = Literal["start", "ok", "failed", "retry"]
+EventStatus: TypeAlias = Literal["start", "ok", "failed", "retry", "progress"]
+"""``progress`` events carry rows read so far (``rows``) while a long step runs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +113,4 @@ class RunEvent:
     status: EventStatus
     detail: str = ""
     seconds: float | None = None
+    rows: int | None = None
