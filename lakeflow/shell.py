@@ -651,7 +651,9 @@ def _execute(
     with attempt.step("extract"):
         context = ExtractContext(watermark=watermark, lake=attempt.lake, base_ref=base)
         frame = _need("extract", _retrying(attempt, "extract", partial(source.extract, context)))
-        extracted = (after_watermark(frame, watermark) if spec is not None else frame).cache()
+        if spec is not None:
+            frame = _need("extract", after_watermark(frame, watermark, spec))
+        extracted = frame.cache()
     attempt.emit("extract", "ok", _extract_detail(attempt, watermark), attempt.steps["extract"])
 
     with attempt.step("transform"):
@@ -676,8 +678,9 @@ def _execute(
         stats, counted, *rest = collected.unwrap()
         new_watermark = watermark
         if spec is not None:
-            columns = extracted.collect_schema().names()
-            new_watermark = advance(watermark, rest[0].row(0, named=True), spec, columns)
+            schema = extracted.collect_schema()
+            advanced = advance(watermark, rest[0].row(0, named=True), spec, schema)
+            new_watermark = _need("extract", advanced)
         concluded = plan.conclude(stats)
     attempt.quarantine_file = files["quarantine"]
     outcome = concluded.value_or(None)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import polars as pl
-from returns.io import IOResult, IOSuccess
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Success
 
 from lakeflow.core.errors import ExtractError
-from lakeflow.core.incremental import IncrementalSpec
+from lakeflow.core.incremental import IncrementalSpec, not_before
 from lakeflow.ports import ExtractContext
 
 __all__ = ["FrameSource"]
@@ -47,5 +48,10 @@ class FrameSource:
     def extract(self, context: ExtractContext) -> IOResult[pl.LazyFrame, ExtractError]:
         frame = self._frame
         if self._incremental is not None and context.watermark is not None:
-            frame = frame.filter(pl.col(self._incremental.column) >= context.watermark.value)
+            # Compares as the core orders rows (text timestamps as instants).
+            match not_before(frame, context.watermark):
+                case Success(kept):
+                    frame = kept
+                case Failure(error):
+                    return IOFailure(ExtractError(self._name, error.message))
         return IOSuccess(frame)

@@ -35,6 +35,7 @@ __all__ = [
     "MissingColumns",
     "StageError",
     "StageFailed",
+    "UnusableWatermark",
     "ValidationFailed",
     "from_exception",
     "is_panic",
@@ -206,6 +207,21 @@ class LoadError(_Failure):
         return f"load into {self.sink} failed: {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class UnusableWatermark(_Failure):
+    """An incremental column cannot order rows against the checkpoint (a changed or unsupported
+    type, text that is not a timestamp); nothing was published."""
+
+    column: str
+    reason: str
+    retryable: bool = False
+    kind: ClassVar[str] = "watermark"
+
+    @property
+    def message(self) -> str:
+        return f"incremental column {self.column!r}: {self.reason}"
+
+
 LakeErrorCode: TypeAlias = Literal["conflict", "not_found", "auth", "unavailable", "invalid"]
 
 
@@ -267,6 +283,7 @@ StageError: TypeAlias = (
     | LoadError
     | LakeError
     | ConfigError
+    | UnusableWatermark
 )
 """Every expected failure in lakeflow."""
 

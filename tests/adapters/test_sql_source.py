@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +108,24 @@ def _pg_tstz(i: int) -> object:
     return (T0 + timedelta(seconds=i)).replace(tzinfo=UTC)
 
 
+def _text_ts(i: int) -> str:
+    """Step i as text, in a form that sorts *before* step i - 1's as text (compared as instants)."""
+    instant = (T0 + timedelta(seconds=i)).replace(tzinfo=UTC)
+    forms = [
+        instant.astimezone(timezone(timedelta(hours=2))).isoformat(),  # ...T14:00:01+02:00
+        instant.strftime("%Y-%m-%dT%H:%M:%SZ"),  # ...T12:00:02Z
+        instant.strftime("%Y-%m-%d %H:%M:%S.%f"),  # ... 12:00:03.000000 (UTC)
+    ]
+    return forms[i % 3]
+
+
 # Each case: column DDL type, value for step i (as stored), and the database it runs on.
 INCREMENTAL_CASES: dict[str, tuple[str, str, Callable[[int], object]]] = {
     "pg-timestamp": ("postgresql", "TIMESTAMP", _pg_ts),
     "pg-timestamptz": ("postgresql", "TIMESTAMPTZ", _pg_tstz),
     "pg-date": ("postgresql", "DATE", lambda i: date(2024, 3, 1) + timedelta(days=i)),
     "pg-bigint": ("postgresql", "BIGINT", lambda i: 1_000 + i),
-    "pg-text-with-quotes": ("postgresql", "TEXT", lambda i: f"O'Brien\\{i:03d}"),
+    "pg-text-timestamps": ("postgresql", "TEXT", _text_ts),
     "pg-double": ("postgresql", "DOUBLE PRECISION", lambda i: 0.1 * i),
     # SQLite stores times as text: whole seconds without a fraction (Python's sqlite3
     # adapter, CURRENT_TIMESTAMP) must still tie with a watermark that has microseconds.
@@ -130,7 +141,7 @@ INCREMENTAL_CASES: dict[str, tuple[str, str, Callable[[int], object]]] = {
     ),
     "sqlite-date": ("sqlite", "DATE", lambda i: (date(2024, 3, 1) + timedelta(days=i)).isoformat()),
     "sqlite-integer": ("sqlite", "INTEGER", lambda i: 1_000 + i),
-    "sqlite-text-with-quotes": ("sqlite", "TEXT", lambda i: f"O'Brien {i:03d}"),
+    "sqlite-text-timestamps": ("sqlite", "TEXT", _text_ts),
 }
 
 
