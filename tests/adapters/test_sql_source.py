@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -9,6 +11,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from lakeflow.adapters.sql_source import SqlSource
@@ -249,6 +253,54 @@ def test_partitioned_incremental_read_applies_both(db: Database) -> None:
     source = SqlSource(db.uri, table="t", incremental=spec, partition_on="id", partitions=4)
     frame = ok(source.read(Watermark("ts", 10, ("id",), ((30,),))))
     assert sorted(frame.collect()["id"].to_list()) == list(range(30, 60))
+
+
+@settings(max_examples=30)
+@given(
+    values=st.lists(st.none() | st.integers(-(10**12), 10**12), max_size=25)
+    | st.lists(st.none() | st.floats(-1e9, 1e9, allow_nan=False), max_size=25),
+    requested=st.integers(1, 10**15),
+)
+@example(values=list(range(1, 201)), requested=10**12)
+def test_partitions_beyond_the_rows_cost_at_most_one_range_per_value(
+    values: list[int | float | None], requested: int
+) -> None:
+    """However many partitions are asked for (up to 10**15, the plan costing the same), a read
+    issues at most one range query per non-null value and returns exactly the full read."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.db"
+        kind = "REAL" if any(isinstance(v, float) for v in values) else "INTEGER"
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"CREATE TABLE t (id INTEGER, p {kind})")
+            conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+        conn.close()
+        uri = f"sqlite://{path}"
+        source = SqlSource(uri, table="t", partition_on="p", partitions=requested)
+        planned = ok(source.queries())
+        present = sum(v is not None for v in values)
+        assert 1 <= len(planned) <= max(1, present)
+        full = ok(SqlSource(uri, table="t").read()).collect()
+        assert sorted(ok(source.read()).collect()["id"].to_list()) == sorted(full["id"].to_list())
+
+
+def test_a_huge_partition_count_on_postgres_issues_one_query_per_row_at_most(
+    postgres: EmbeddedPostgres, pg_uri: str
+) -> None:
+    """partitions: 10**12 on a 40-row PostgreSQL table runs at most 40 range queries (counted
+    in the server's statement log) plus the bounds query, and reads every row once."""
+    db = Database(pg_uri)
+    db.execute("CREATE TABLE huge_parts (id INTEGER, v TEXT)")
+    db.execute("INSERT INTO huge_parts VALUES (?, ?)", [(i, f"v{i}") for i in range(40)])
+    logged_before = len(postgres.log_text())
+    source = SqlSource(pg_uri, table="huge_parts", partition_on="id", partitions=10**12)
+    frame = ok(source.read()).collect()
+    assert sorted(frame["id"].to_list()) == list(range(40))
+    issued = [
+        line
+        for line in postgres.log_text()[logged_before:].splitlines()
+        if 'FROM "huge_parts"' in line
+    ]
+    assert 2 <= len(issued) <= 40 + 1, issued
 
 
 def test_partitioning_a_text_column_is_a_clear_error(pg_uri: str) -> None:
