@@ -48,7 +48,7 @@ from lakeflow.core.secrets import Secret
 __all__ = ["EmbeddedPostgres", "PostgresStartError", "running_postgres", "start_postgres"]
 
 _SYSTEM_USER = "embedded_postgres"
-_DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # fullmatch: `$` would allow a newline
 _TEST_SETTINGS: Mapping[str, str] = {
     "listen_addresses": "'127.0.0.1'",
     "unix_socket_directories": "''",
@@ -193,8 +193,8 @@ class EmbeddedPostgres:
 
     def create_database(self, name: str) -> str:
         """Effect. Create an empty database ``name`` (``^[a-z_][a-z0-9_]*$``); returns its URI."""
-        if not _DATABASE_NAME.match(name):
-            raise ValueError(f"database name {name!r} must match {_DATABASE_NAME.pattern}")
+        if not _DATABASE_NAME.fullmatch(name):
+            raise ValueError(f"database name {name!r} must match ^{_DATABASE_NAME.pattern}$")
         self.execute(f"CREATE DATABASE {name} TEMPLATE template0")
         return self.uri(name)
 
