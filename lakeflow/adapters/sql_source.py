@@ -70,7 +70,13 @@ from lakeflow.adapters.identifiers import (
     text_at_or_after,
     validate_identifier,
 )
-from lakeflow.adapters.sql_common import ConnectionTarget, first_line, is_retryable, parse_target
+from lakeflow.adapters.sql_common import (
+    ConnectionTarget,
+    conversion_problem,
+    first_line,
+    is_retryable,
+    parse_target,
+)
 from lakeflow.core.errors import ExtractError, is_panic
 from lakeflow.core.incremental import (
     IncrementalSpec,
@@ -462,6 +468,9 @@ class SqlSource:
             if not isinstance(error, Exception):
                 raise error
             text = str(error)
+            unconverted = conversion_problem(text, self._column_names)
+            if unconverted is not None:
+                return self._error(unconverted)
             return self._error(first_line(text), retryable=is_retryable(text))
         frame = pl.from_arrow(outcome["table"], rechunk=False)
         assert isinstance(frame, pl.DataFrame)  # noqa: S101 - a Table always gives a frame

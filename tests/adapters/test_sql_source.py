@@ -464,3 +464,41 @@ def test_password_never_appears_in_any_output(
     assert password not in joined
     assert "dead-server-pw-31337" not in joined
     assert "***" in joined
+
+
+# -- values the driver cannot convert ------------------------------------------------------------
+
+BAD_TIMES = st.sampled_from(
+    ["2024-01-01T10:00:00+02:00", "2024-01-01T10:00:00Z", "01/02/2024 10:00", "garbage", "now"]
+)
+
+
+@settings(max_examples=20)
+@given(
+    names=st.lists(
+        st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), min_size=1, max_size=5, unique=True
+    ),
+    position=st.integers(0, 5),
+    bad=BAD_TIMES,
+)
+def test_a_datetime_value_the_driver_cannot_convert_is_reported_by_column_name(
+    names: list[str], position: int, bad: str
+) -> None:
+    """A SQLite DATETIME column holding text connectorx cannot read fails the read naming that
+    column (not its position) and saying how to read it, wherever the column is."""
+    columns = [n for n in names if n != "stamp"]
+    columns.insert(min(position, len(columns)), "stamp")
+    ddl = ", ".join(f'"{c}" DATETIME' if c == "stamp" else f'"{c}" INTEGER' for c in columns)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"CREATE TABLE t ({ddl})")
+            conn.execute(
+                f"INSERT INTO t VALUES ({', '.join('?' for _ in columns)})",
+                [bad if c == "stamp" else 1 for c in columns],
+            )
+        conn.close()
+        failure = err(SqlSource(f"sqlite://{path}", table="t").read())
+    assert "column 'stamp'" in failure.message, failure.message
+    assert 'CAST("stamp" AS TEXT)' in failure.message
+    assert not failure.retryable
