@@ -10,6 +10,7 @@ turns those, Polars errors and failures raised inside plans (:func:`raise_in_pla
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ __all__ = [
     "UnusableWatermark",
     "ValidationFailed",
     "from_exception",
+    "is_disk_full",
     "is_panic",
     "raise_in_plan",
 ]
@@ -347,17 +349,38 @@ def _first_paragraph(text: str) -> str:
     return text.strip().split("\n\n", 1)[0].strip()
 
 
-def from_exception(exc: BaseException, *, stage: str) -> StageError:
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# What Rust libraries (Polars, delta-rs) print for ENOSPC and EDQUOT: they keep no errno.
+_DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded|os error (?:28|122)\b")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Pure. Whether ``exc`` reports a full disk or an exhausted quota (errno or message)."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    return _DISK_FULL.search(str(exc)) is not None
+
+
+def from_exception(exc: BaseException, *, stage: str, writing: str | None = None) -> StageError:
     """Pure. Translate an exception raised while planning or executing ``stage`` into a value.
 
     Handles failures raised inside plans, Polars errors (a missing column becomes
-    :class:`MissingColumns`) and pyo3 panics. Anything else is a bug: callers should only pass
-    exceptions they decided to treat as expected failures.
+    :class:`MissingColumns`) and pyo3 panics. A full disk while the plan was ``writing`` files
+    (a description of where) is a :class:`LakeError` of the ``write`` operation, not a failed
+    stage. Anything else is a bug: callers should only pass exceptions they decided to treat as
+    expected failures.
     """
     text = str(exc)
     decoded = _decode_plan_failure(text)
     if decoded is not None:
         return decoded
+    if writing is not None and is_disk_full(exc):
+        return LakeError(
+            "write",
+            f"the disk is full: no space left writing {writing} ({_first_paragraph(text)}); "
+            "free space there and run again",
+            "unavailable",
+        )
     if isinstance(exc, pl.exceptions.ColumnNotFoundError):
         found = _MISSING_COLUMN.search(text)
         if found is not None:
