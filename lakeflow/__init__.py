@@ -32,6 +32,7 @@ from lakeflow.core.errors import (
     MissingColumns,
     StageError,
     StageFailed,
+    UnusableWatermark,
     ValidationFailed,
 )
 from lakeflow.core.incremental import IncrementalSpec, Watermark
@@ -104,6 +105,7 @@ __all__ = [
     "Stage",
     "StageError",
     "StageFailed",
+    "UnusableWatermark",
     "Validated",
     "ValidationFailed",
     "ValidationPlan",

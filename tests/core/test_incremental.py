@@ -110,3 +110,42 @@ def test_without_key_columns_the_whole_row_is_the_key() -> None:
     assert wm is not None
     later = pl.concat([frame, pl.DataFrame({"v": ["c"], "ts": [1]})])
     assert after_watermark(later.lazy(), wm).unwrap().collect()["v"].to_list() == ["c"]
+
+
+# -- columns that cannot order rows, and checkpoints that no longer fit ----------------------------
+
+
+@pytest.mark.parametrize(
+    "dtype", [pl.Boolean(), pl.Decimal(10, 2), pl.List(pl.Int64()), pl.Categorical()]
+)
+def test_columns_that_cannot_order_rows_are_refused_as_values(dtype: pl.DataType) -> None:
+    """A boolean, decimal, list or categorical column is refused on the first run already,
+    as a failure value naming the column and its type (never an exception)."""
+    frame = pl.LazyFrame({"id": [1], "ts": pl.Series([None], dtype=dtype)})
+    failure = after_watermark(frame, None, SPEC).failure()
+    assert "'ts'" in failure.message and str(dtype).split("(")[0] in failure.message
+
+
+def test_a_missing_incremental_column_is_a_failure_value() -> None:
+    """The column not being in the input is reported with the columns that are."""
+    failure = after_watermark(pl.LazyFrame({"id": [1]}), None, SPEC).failure()
+    assert "'ts'" in failure.message and "'id'" in failure.message
+
+
+def test_a_checkpoint_from_before_instants_still_compares_text_as_instants() -> None:
+    """A text checkpoint written before lakeflow stored instants (no dtype, the text itself)
+    is read as the instant it denotes: later rows in other forms are kept, the tie is not."""
+    old = Watermark("ts", "2024-01-01T10:00:00+02:00", ("id",), ((1,),))
+    frame = pl.LazyFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "ts": ["2024-01-01 08:00:00", "2024-01-01T08:00:00Z", "2024-01-01 09:00", "2023-12-31"],
+        }
+    )
+    kept = after_watermark(frame, old, SPEC).unwrap().collect()
+    assert kept["id"].to_list() == [2, 3]
+    stats = watermark_stats(kept.lazy(), SPEC).collect().row(0, named=True)
+    new = advance(old, stats, SPEC, kept.schema).unwrap()
+    assert new is not None
+    assert new.value == datetime(2024, 1, 1, 9, tzinfo=UTC) and new.dtype == "String"
+    assert Watermark.from_json(new.to_json()) == new
