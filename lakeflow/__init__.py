@@ -32,6 +32,7 @@ from lakeflow.core.errors import (
     MissingColumns,
     StageError,
     StageFailed,
+    UnusableWatermark,
     ValidationFailed,
 )
 from lakeflow.core.incremental import IncrementalSpec, Watermark
@@ -120,6 +121,7 @@ __all__ = [
     "StageError",
     "StageFailed",
     "UnreadableRecord",
+    "UnusableWatermark",
     "Validated",
     "ValidationFailed",
     "ValidationPlan",

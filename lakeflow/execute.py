@@ -10,6 +10,8 @@ I/O errors, failures raised inside plans, Rust panics) come back as values.
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from lakeflow.core.errors import (
     PlanFailure,
     StageError,
     from_exception,
+    is_disk_full,
     is_panic,
 )
 from lakeflow.core.validate import (
@@ -53,7 +56,9 @@ def collect_together(
 
     Returns:
         ``Success`` with one DataFrame per frame, or ``Failure(StageError)`` when executing
-        failed (nothing is guaranteed about sinks that were partly written).
+        failed (nothing is guaranteed about sinks that were partly written). A full disk while
+        writing the sinks is a ``LakeError`` of the ``write`` operation naming their folder
+        and its free space.
     """
     plans = list(frames) + [plan.sink_parquet(path, lazy=True, mkdir=True) for plan, path in sinks]
     if not plans:
@@ -61,12 +66,27 @@ def collect_together(
     try:
         results = pl.collect_all(plans, engine=engine)
     except (pl.exceptions.PolarsError, OSError, PlanFailure) as exc:
-        return Failure(from_exception(exc, stage=stage))
+        return Failure(from_exception(exc, stage=stage, writing=_where(sinks, exc)))
     except BaseException as exc:
         if is_panic(exc):
-            return Failure(from_exception(exc, stage=stage))
+            return Failure(from_exception(exc, stage=stage, writing=_where(sinks, exc)))
         raise
     return Success(list(results[: len(frames)]))
+
+
+def _where(sinks: Sequence[tuple[pl.LazyFrame, Path]], exc: BaseException) -> str | None:
+    """Effect (reads free space). Where the sinks write, for a full disk; else ``None``."""
+    if not sinks or not is_disk_full(exc):
+        return None
+    folder = Path(os.path.commonpath([path.parent for _, path in sinks]))
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return f"the run's files to {folder}"
+    return (
+        f"the run's files to {folder} ({usage.free:,} bytes free of {usage.total:,} on that "
+        "file system)"
+    )
 
 
 def validate(

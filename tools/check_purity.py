@@ -40,6 +40,7 @@ ALLOWED_IMPORTS = frozenset(
         "decimal",
         "difflib",
         "enum",
+        "errno",
         "fractions",
         "functools",
         "hashlib",

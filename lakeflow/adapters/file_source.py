@@ -27,9 +27,10 @@ from typing import Literal, TypeAlias
 
 import polars as pl
 from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure
 
 from lakeflow.core.errors import ExtractError, LakeError, is_panic
-from lakeflow.core.incremental import IncrementalSpec, Watermark
+from lakeflow.core.incremental import IncrementalSpec, Watermark, not_before
 from lakeflow.core.secrets import redact_uri, scrub, uri_secrets
 from lakeflow.ports import ExtractContext
 
@@ -88,20 +89,11 @@ def _after(
                 False,
             )
         )
-    filtered = frame.filter(pl.col(spec.column) >= pl.lit(watermark.value))
-    try:
-        filtered.collect_schema()
-    except BaseException as exc:
-        if not (is_panic(exc) or isinstance(exc, Exception)):
-            raise
-        return IOFailure(
-            fail(
-                f"cannot compare column {spec.column!r} ({schema[spec.column]}) with the "
-                f"watermark {watermark.value!r}: {_first(exc)}",
-                False,
-            )
-        )
-    return IOSuccess(filtered)
+    # Compares as the core orders rows (text timestamps as instants); a changed type fails.
+    filtered = not_before(frame, watermark)
+    if isinstance(filtered, Failure):
+        return IOFailure(fail(filtered.failure().message, False))
+    return IOSuccess(filtered.unwrap())
 
 
 def _first(exc: BaseException) -> str:

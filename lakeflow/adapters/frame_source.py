@@ -6,9 +6,10 @@ from collections.abc import Mapping
 
 import polars as pl
 from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Success
 
 from lakeflow.core.errors import ExtractError
-from lakeflow.core.incremental import IncrementalSpec
+from lakeflow.core.incremental import IncrementalSpec, not_before
 from lakeflow.ports import ExtractContext
 
 __all__ = ["FrameSource"]
@@ -47,7 +48,12 @@ class FrameSource:
     def extract(self, context: ExtractContext) -> IOResult[pl.LazyFrame, ExtractError]:
         frame = self._frame
         if self._incremental is not None and context.watermark is not None:
-            frame = frame.filter(pl.col(self._incremental.column) >= context.watermark.value)
+            # Compares as the core orders rows (text timestamps as instants).
+            match not_before(frame, context.watermark):
+                case Success(kept):
+                    frame = kept
+                case Failure(error):
+                    return IOFailure(ExtractError(self._name, error.message))
         return IOSuccess(frame)
 
     def plan_schema(self, context: ExtractContext) -> IOResult[pl.Schema, ExtractError]:

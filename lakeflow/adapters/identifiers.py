@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
+from lakeflow.core.incremental import TIMESTAMP_TEXT
+
 __all__ = [
     "Dialect",
     "at_or_after",
@@ -35,6 +37,7 @@ __all__ = [
     "split_table",
     "sql_literal",
     "table_problem",
+    "text_at_or_after",
     "validate_identifier",
 ]
 
@@ -52,6 +55,7 @@ _SCHEMES: dict[str, Dialect] = {
 }
 _MAX_IDENTIFIER = 128
 # A name: a letter or underscore, then letters, digits, underscores or `$` (any Unicode letter).
+# Always used with fullmatch: `$` alone would also accept a name followed by a newline.
 _IDENTIFIER = re.compile(r"[^\W\d][\w$]*")
 
 
@@ -194,3 +198,75 @@ def at_or_after(column_sql: str, value: object, dialect: Dialect) -> str:
     if dialect == "sqlite" and isinstance(value, date):
         return f"julianday({column_sql}) >= julianday({literal})"
     return f"{column_sql} >= {literal}"
+
+
+# Text lakeflow reads as a timestamp (lakeflow.core.incremental.TIMESTAMP_TEXT), as a POSIX
+# regular expression for PostgreSQL, and text that ends in a time with a zone.
+_PG_TIMESTAMP = r"^\s*" + re.sub(r"\(\?P<\w+>", "(", TIMESTAMP_TEXT) + r"\s*$"
+_PG_ZONED = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)\s*$"
+# The common forms of TIMESTAMP_TEXT as SQLite GLOB patterns (exact lengths): SQLite's julianday
+# reads them as lakeflow does. Its parser also accepts text lakeflow does not (two spaces, more
+# fraction digits) and normalises impossible values (24:00, February 30): such text is kept.
+_D = "[0-9]"
+_SQLITE_DATE = f"{_D * 4}-{_D * 2}-{_D * 2}"
+_SQLITE_TIMESTAMPS = (
+    _SQLITE_DATE,
+    *(
+        f"{_SQLITE_DATE}[T ]{_D * 2}:{_D * 2}{seconds}{zone}"
+        for seconds in ("", f":{_D * 2}", f":{_D * 2}.{_D * 3}", f":{_D * 2}.{_D * 6}")
+        for zone in ("", "Z", f"[+-]{_D * 2}:{_D * 2}")
+    ),
+)
+
+
+def text_at_or_after(column_sql: str, instant: datetime, dialect: Dialect) -> str | None:
+    """Pure. A SQL condition keeping every row of a *text* timestamp column at or after ``instant``.
+
+    The text is compared as an instant (text without a zone is UTC), never as text, and rows
+    whose text is not a timestamp are kept too (the shell then reports them): a superset of
+    the rows lakeflow selects exactly afterwards, never fewer. ``None`` when the dialect has no
+    such condition here (every row is read then). ``column_sql`` must already be quoted.
+
+    SQLite compares the common ISO forms through ``julianday`` (millisecond resolution, rounded
+    the same way on both sides) and keeps text in other forms, which lakeflow then filters
+    exactly (read again each run). PostgreSQL casts text lakeflow reads as a timestamp
+    (:data:`~lakeflow.core.incremental.TIMESTAMP_TEXT`) with a zone to ``timestamptz`` and
+    without one to ``timestamp`` at UTC, so the session's time zone plays no part; other text
+    (February 30 included) is kept.
+    """
+    aware = instant.astimezone(UTC) if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+    literal = _datetime_literal(aware, dialect)
+    if dialect == "sqlite":
+        c = column_sql
+        # julianday also reads bare numbers (as Julian days), 'now' and lenient forms: only the
+        # common forms, with a possible date and hour, go through it; other text is kept.
+        forms = " OR ".join(f"{c} GLOB '{pattern}'" for pattern in _SQLITE_TIMESTAMPS)
+        plain = (
+            f"({forms}) AND substr({c}, 1, 4) BETWEEN '0002' AND '9998' "
+            f"AND date(julianday(substr({c}, 1, 10))) IS substr({c}, 1, 10) "
+            f"AND (length({c}) = 10 OR substr({c}, 12, 2) < '24')"
+        )
+        return (
+            f"CASE WHEN {plain} THEN julianday({c}) >= julianday({literal}) "
+            f"OR julianday({c}) IS NULL ELSE {c} IS NOT NULL END"
+        )
+    if dialect == "postgresql":
+        text = f"CAST({column_sql} AS text)"
+        as_instant = (
+            f"CASE WHEN {text} ~ '{_PG_ZONED}' THEN CAST({text} AS timestamptz) "
+            f"ELSE CAST({text} AS timestamp) AT TIME ZONE 'UTC' END"
+        )
+        # Nested CASEs: PostgreSQL evaluates them in order (unlike AND), so a cast only ever
+        # sees text in lakeflow's form, in years 0002-9998 (0001 and 9999 may leave Python's
+        # range in UTC), on a real calendar day (February 30 would make the cast fail).
+        day = f"substring({text} from '^\\s*([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})')"
+        first = f"CAST(substr({day}, 1, 8) || '01' AS date)"
+        real_day = f"to_char({first} + (CAST(substr({day}, 9, 2) AS int) - 1), 'YYYY-MM-DD')"
+        return (
+            f"CASE WHEN {text} ~ '{_PG_TIMESTAMP}' "
+            f"THEN CASE WHEN substr({day}, 1, 4) COLLATE \"C\" BETWEEN '0002' AND '9998' "
+            f"THEN CASE WHEN {real_day} = {day} THEN {as_instant} >= {literal} "
+            "ELSE TRUE END ELSE TRUE END "
+            f"ELSE {column_sql} IS NOT NULL END"
+        )
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,8 @@ from lakeflow.core.secrets import Secret, redact_uri, scrub, uri_secrets
 
 __all__ = [
     "ConnectionTarget",
+    "conversion_problem",
+    "first_line",
     "is_retryable",
     "parse_target",
 ]
@@ -65,6 +67,35 @@ def is_retryable(text: str, sqlstate: str | None = None) -> bool:
     if _PERMANENT.search(text):
         return False
     return _TRANSIENT.search(text) is not None
+
+
+# connectorx names the position of the column whose value it could not convert, not the column.
+_CONVERSION = re.compile(
+    r"Conversion error from type (?P<kind>\w+) at index: (?P<index>\d+), (?P<why>.*)"
+)
+
+
+def conversion_problem(text: str, column_names: Callable[[], Sequence[str]]) -> str | None:
+    """Effect (``column_names`` may query). A driver's failed value conversion, naming the column.
+
+    connectorx reports ``Conversion error from type Text at index: 3, trailing input`` when a
+    SQLite ``DATETIME`` column holds text it cannot read as a time (a zone suffix, another
+    layout). ``None`` for other errors.
+    """
+    found = _CONVERSION.search(text)
+    if found is None:
+        return None
+    names = column_names()
+    index = int(found["index"])
+    name = names[index] if index < len(names) else None
+    column = repr(name) if name is not None else f"number {index + 1}"
+    cast = f'CAST("{name}" AS TEXT) AS "{name}"' if name is not None else "CAST(... AS TEXT)"
+    return (
+        f"cannot read column {column}: a {found['kind']} value could not be converted to the "
+        f"column's declared type ({first_line(found['why'], 200)}); connectorx reads SQLite "
+        "DATETIME values written as YYYY-MM-DD HH:MM:SS[.ffffff] only: select the column as "
+        f"text in a query ({cast}) or fix the values"
+    )
 
 
 def first_line(text: str, limit: int = 600) -> str:

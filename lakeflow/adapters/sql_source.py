@@ -8,8 +8,10 @@ Effectful. :class:`SqlSource` implements the :class:`~lakeflow.ports.Source` por
   shell then drops the rows already published at exactly that value by key, so rows committed
   later with a timestamp *equal* to the last watermark are neither lost nor published twice.
 * **Partitioned parallel reads** (``partition_on="id", partitions=4``): lakeflow reads the
-  column's min and max, splits the range into ``partitions`` contiguous ranges and lets
-  connectorx run one query per range in parallel. Unlike connectorx's own ``partition_on``,
+  column's min, max and count, splits the range into ``partitions`` contiguous ranges (never
+  more than there are values, nor than the integer span: asking for a billion partitions of a
+  200-row table costs at most 200 ranges) and lets connectorx run one query per range in
+  parallel; :meth:`SqlSource.queries` shows them. Unlike connectorx's own ``partition_on``,
   rows whose partition column is NULL are read too (they join the first range). The range
   queries do not share a snapshot: rows written between them may be missed or seen once
   (the same as connectorx); use incremental reads to pick them up on the next run.
@@ -37,7 +39,10 @@ Databases: PostgreSQL (``postgresql://user:pass@host:5432/db``) and SQLite
 MariaDB, SQL Server, Oracle, Redshift…) get dialect-specific quoting and literals but are
 **untested**. SQLite keeps times as text; incremental filters on SQLite times compare through
 ``julianday()`` so that ``2024-01-01 12:00:00`` and ``2024-01-01T12:00:00.000`` order
-correctly (an index on the column is then not used). connectorx reads SQLite ``DATETIME``
+correctly (an index on the column is then not used). A text incremental column (read as a
+string) is compared as instants, never as text (see :mod:`lakeflow.core.incremental`): on
+SQLite and PostgreSQL the bound is pushed down as an instant comparison, on other databases
+every row is read and filtered exactly by lakeflow. connectorx reads SQLite ``DATETIME``
 columns written as ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (space or ``T``), but not values with a
 time zone suffix or integer epochs: convert those in a ``query``.
 """
@@ -48,11 +53,13 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure
 
 from lakeflow.adapters.identifiers import (
     at_or_after,
@@ -60,11 +67,23 @@ from lakeflow.adapters.identifiers import (
     quote_table,
     sql_literal,
     table_problem,
+    text_at_or_after,
     validate_identifier,
 )
-from lakeflow.adapters.sql_common import ConnectionTarget, first_line, is_retryable, parse_target
+from lakeflow.adapters.sql_common import (
+    ConnectionTarget,
+    conversion_problem,
+    first_line,
+    is_retryable,
+    parse_target,
+)
 from lakeflow.core.errors import ExtractError, is_panic
-from lakeflow.core.incremental import IncrementalSpec, Watermark
+from lakeflow.core.incremental import (
+    IncrementalSpec,
+    Watermark,
+    after_watermark,
+    watermark_family,
+)
 from lakeflow.core.secrets import Secret
 from lakeflow.ports import ExtractContext
 
@@ -318,7 +337,15 @@ class SqlSource:
         if watermark is None:
             return []
         assert self._target is not None  # noqa: S101 - guarded by _preflight
-        return [at_or_after(self._column(watermark.column), watermark.value, self._target.dialect)]
+        column, dialect = self._column(watermark.column), self._target.dialect
+        if watermark_family(watermark) == "text":
+            # Text timestamps compare as instants; a checkpoint from before lakeflow recorded
+            # instants holds the text itself: read every row then (the shell filters exactly).
+            if not isinstance(watermark.value, datetime):
+                return []
+            condition = text_at_or_after(column, watermark.value, dialect)
+            return [condition] if condition is not None else []
+        return [at_or_after(column, watermark.value, dialect)]
 
     @staticmethod
     def _select(relation: str, conditions: Sequence[str], columns: str = "*") -> str:
@@ -333,11 +360,47 @@ class SqlSource:
             return IOFailure(self._error(f"cannot use the watermark as a SQL bound: {exc}"))
         plan = self._plan(conditions)
         if isinstance(plan, ExtractError):
-            return IOFailure(plan)
+            return IOFailure(self._explain(plan, watermark))
         result = self._run(plan.queries, watermark=watermark, first=not plan.checked)
         if isinstance(result, ExtractError):
-            return IOFailure(result)
+            return IOFailure(self._explain(result, watermark))
         return IOSuccess(result.lazy())
+
+    def queries(
+        self, watermark: Watermark | None = None
+    ) -> IOResult[tuple[str, ...], ExtractError]:
+        """Effect. The SQL :meth:`read` would run: one query, or one per partition.
+
+        Planning a partitioned read runs its bounds query (min, max and count of the partition
+        column); no rows are read.
+        """
+        failure = self._preflight()
+        if failure is not None:
+            return IOFailure(failure)
+        try:
+            conditions = self._watermark_condition(
+                watermark if self._incremental is not None else None
+            )
+        except ValueError as exc:
+            return IOFailure(self._error(f"cannot use the watermark as a SQL bound: {exc}"))
+        plan = self._plan(conditions)
+        if isinstance(plan, ExtractError):
+            return IOFailure(plan)
+        return IOSuccess(plan.queries)
+
+    def _explain(self, error: ExtractError, watermark: Watermark | None) -> ExtractError:
+        """Effect. When a permanent failure of an incremental read comes from the column's type
+        having changed since the checkpoint (the database refused the comparison), say so.
+        """
+        if watermark is None or error.retryable:
+            return error
+        probed = self._run((self._select(self._relation(), ["1 = 0"]),), watermark=None)
+        if isinstance(probed, ExtractError):
+            return error
+        checked = after_watermark(probed.lazy(), watermark)
+        if isinstance(checked, Failure):
+            return self._error(checked.failure().message)
+        return error
 
     def _plan(self, conditions: list[str]) -> _Plan | ExtractError:
         relation = self._relation()
@@ -348,12 +411,14 @@ class SqlSource:
         low, high = f"MIN({column})", f"MAX({column})"
         if self._target.dialect == "sqlite":  # connectorx cannot type a NULL on SQLite
             low, high = f"COALESCE({low}, 0)", f"COALESCE({high}, 0)"
-        bounds_sql = self._select(relation, conditions, f"{low} AS lo, {high} AS hi")
+        bounds_sql = self._select(
+            relation, conditions, f"{low} AS lo, {high} AS hi, COUNT({column}) AS n"
+        )
         bounds = self._run((bounds_sql,), watermark=None, first=True)
         if isinstance(bounds, ExtractError):
             return bounds
-        lo, hi = bounds.row(0)
-        cuts = _cut_points(lo, hi, self._partitions or 1)
+        lo, hi, count = bounds.row(0)
+        cuts = _cut_points(lo, hi, _ranges(self._partitions or 1, count))
         if isinstance(cuts, str):
             return self._error(f"partition_on column {self._partition_on!r}: {cuts}")
         dialect = self._target.dialect
@@ -413,6 +478,9 @@ class SqlSource:
             if not isinstance(error, Exception):
                 raise error
             text = str(error)
+            unconverted = conversion_problem(text, self._column_names)
+            if unconverted is not None:
+                return self._error(unconverted)
             return self._error(first_line(text), retryable=is_retryable(text))
         frame = pl.from_arrow(outcome["table"], rechunk=False)
         assert isinstance(frame, pl.DataFrame)  # noqa: S101 - a Table always gives a frame
@@ -492,8 +560,23 @@ class SqlSource:
         return []
 
 
+def _ranges(requested: int, count: object) -> int:
+    """Pure. How many ranges to read: never more than there are non-null values to split.
+
+    Asking for far more partitions than rows (``partitions: 1000000000000`` on 200 rows) then
+    costs what a sensible count costs: at most one range per row.
+    """
+    if isinstance(count, bool) or not isinstance(count, int):
+        return requested
+    return max(1, min(requested, count))
+
+
 def _cut_points(lo: Any, hi: Any, partitions: int) -> list[int | float] | str:
-    """Pure. Boundaries splitting ``[lo, hi]`` into up to ``partitions`` contiguous ranges."""
+    """Pure. Boundaries splitting ``[lo, hi]`` into up to ``partitions`` contiguous ranges.
+
+    At most ``min(partitions, hi - lo + 1) - 1`` boundaries for integers: the work done is
+    bounded by the span of the values, whatever ``partitions`` asks for.
+    """
     if lo is None or hi is None:  # no non-null value: one range reads everything
         return []
     if isinstance(lo, Decimal) or isinstance(hi, Decimal):
@@ -501,8 +584,11 @@ def _cut_points(lo: Any, hi: Any, partitions: int) -> list[int | float] | str:
     if isinstance(lo, bool) or not isinstance(lo, int | float) or not isinstance(hi, int | float):
         return f"must be numeric to partition a read, got {type(lo).__name__}"
     if isinstance(lo, int) and isinstance(hi, int):
-        step = max(1, math.ceil((hi - lo + 1) / partitions))
-        return [lo + i * step for i in range(1, partitions) if lo + i * step <= hi]
+        if hi <= lo:
+            return []
+        ranges = min(partitions, hi - lo + 1)
+        step = math.ceil((hi - lo + 1) / ranges)
+        return list(range(lo + step, hi + 1, step))
     lo_f, hi_f = float(lo), float(hi)
     if not (math.isfinite(lo_f) and math.isfinite(hi_f)) or hi_f <= lo_f:
         return []

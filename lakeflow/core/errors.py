@@ -11,6 +11,7 @@ turns those, Polars errors and failures raised inside plans (:func:`raise_in_pla
 from __future__ import annotations
 
 import difflib
+import errno
 import json
 import re
 from collections.abc import Mapping
@@ -37,8 +38,10 @@ __all__ = [
     "PlanRejected",
     "StageError",
     "StageFailed",
+    "UnusableWatermark",
     "ValidationFailed",
     "from_exception",
+    "is_disk_full",
     "is_panic",
     "raise_in_plan",
 ]
@@ -227,6 +230,21 @@ class LoadError(_Failure):
         return f"load into {self.sink} failed: {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class UnusableWatermark(_Failure):
+    """An incremental column cannot order rows against the checkpoint (a changed or unsupported
+    type, text that is not a timestamp); nothing was published."""
+
+    column: str
+    reason: str
+    retryable: bool = False
+    kind: ClassVar[str] = "watermark"
+
+    @property
+    def message(self) -> str:
+        return f"incremental column {self.column!r}: {self.reason}"
+
+
 LakeErrorCode: TypeAlias = Literal[
     "conflict",
     "not_found",
@@ -301,6 +319,7 @@ StageError: TypeAlias = (
     | LoadError
     | LakeError
     | ConfigError
+    | UnusableWatermark
 )
 """Every expected failure in lakeflow."""
 
@@ -364,17 +383,38 @@ def _first_paragraph(text: str) -> str:
     return text.strip().split("\n\n", 1)[0].strip()
 
 
-def from_exception(exc: BaseException, *, stage: str) -> StageError:
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# What Rust libraries (Polars, delta-rs) print for ENOSPC and EDQUOT: they keep no errno.
+_DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded|os error (?:28|122)\b")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Pure. Whether ``exc`` reports a full disk or an exhausted quota (errno or message)."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    return _DISK_FULL.search(str(exc)) is not None
+
+
+def from_exception(exc: BaseException, *, stage: str, writing: str | None = None) -> StageError:
     """Pure. Translate an exception raised while planning or executing ``stage`` into a value.
 
     Handles failures raised inside plans, Polars errors (a missing column becomes
-    :class:`MissingColumns`) and pyo3 panics. Anything else is a bug: callers should only pass
-    exceptions they decided to treat as expected failures.
+    :class:`MissingColumns`) and pyo3 panics. A full disk while the plan was ``writing`` files
+    (a description of where) is a :class:`LakeError` of the ``write`` operation, not a failed
+    stage. Anything else is a bug: callers should only pass exceptions they decided to treat as
+    expected failures.
     """
     text = str(exc)
     decoded = _decode_plan_failure(text)
     if decoded is not None:
         return decoded
+    if writing is not None and is_disk_full(exc):
+        return LakeError(
+            "write",
+            f"the disk is full: no space left writing {writing} ({_first_paragraph(text)}); "
+            "free space there and run again",
+            "unavailable",
+        )
     if isinstance(exc, pl.exceptions.ColumnNotFoundError):
         found = _MISSING_COLUMN.search(text)
         if found is not None:

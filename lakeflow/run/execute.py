@@ -120,7 +120,12 @@ def execute(
     if isinstance(extracted_result, Failure):
         return stop("extract", extracted_result.failure())
     frame = extracted_result.unwrap()
-    extracted = (after_watermark(frame, watermark) if spec is not None else frame).cache()
+    if spec is not None:
+        selected = after_watermark(frame, watermark, spec)
+        if isinstance(selected, Failure):
+            return stop("extract", selected.failure())
+        frame = selected.unwrap()
+    extracted = frame.cache()
     journal.done("extract", _extract_detail(progress.source, watermark))
 
     with journal.timed("transform"):
@@ -152,11 +157,11 @@ def execute(
         stats, counted, *rest = collected.unwrap()
         new_watermark = watermark
         if spec is not None:
-            columns = extracted.collect_schema().names()
-            try:
-                new_watermark = advance(watermark, rest[0].row(0, named=True), spec, columns)
-            except ValueError as exc:
-                return stop("extract", ExtractError(source_name(progress), str(exc)))
+            schema = extracted.collect_schema()
+            advanced = advance(watermark, rest[0].row(0, named=True), spec, schema)
+            if isinstance(advanced, Failure):
+                return stop("extract", advanced.failure())
+            new_watermark = advanced.unwrap()
         concluded = plan.conclude(stats)
 
     outcome = concluded.value_or(None)
@@ -191,8 +196,3 @@ def execute(
         journal.steps["validate"],
     )
     return Success(Executed(outcome, validation_error, files, new_watermark, done))
-
-
-def source_name(progress: Progress) -> str:
-    """Pure. A short name of the run's source for messages (its kind)."""
-    return str(progress.source.get("kind", "source"))

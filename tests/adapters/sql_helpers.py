@@ -98,7 +98,7 @@ def publish(
     The checkpoint goes through JSON like the real one, so a watermark that does not survive
     serialisation would fail here.
     """
-    new = after_watermark(frame, previous).collect()
+    new = after_watermark(frame, previous, spec).unwrap().collect()
     stats = watermark_stats(new.lazy(), spec).collect().row(0, named=True)
-    nxt = advance(previous, stats, spec, new.columns)
+    nxt = advance(previous, stats, spec, new.schema).unwrap()
     return new, (Watermark.from_json(nxt.to_json()) if nxt is not None else None)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from lakeflow.adapters.sql_source import SqlSource
@@ -108,13 +112,24 @@ def _pg_tstz(i: int) -> object:
     return (T0 + timedelta(seconds=i)).replace(tzinfo=UTC)
 
 
+def _text_ts(i: int) -> str:
+    """Step i as text, in a form that sorts *before* step i - 1's as text (compared as instants)."""
+    instant = (T0 + timedelta(seconds=i)).replace(tzinfo=UTC)
+    forms = [
+        instant.astimezone(timezone(timedelta(hours=2))).isoformat(),  # ...T14:00:01+02:00
+        instant.strftime("%Y-%m-%dT%H:%M:%SZ"),  # ...T12:00:02Z
+        instant.strftime("%Y-%m-%d %H:%M:%S.%f"),  # ... 12:00:03.000000 (UTC)
+    ]
+    return forms[i % 3]
+
+
 # Each case: column DDL type, value for step i (as stored), and the database it runs on.
 INCREMENTAL_CASES: dict[str, tuple[str, str, Callable[[int], object]]] = {
     "pg-timestamp": ("postgresql", "TIMESTAMP", _pg_ts),
     "pg-timestamptz": ("postgresql", "TIMESTAMPTZ", _pg_tstz),
     "pg-date": ("postgresql", "DATE", lambda i: date(2024, 3, 1) + timedelta(days=i)),
     "pg-bigint": ("postgresql", "BIGINT", lambda i: 1_000 + i),
-    "pg-text-with-quotes": ("postgresql", "TEXT", lambda i: f"O'Brien\\{i:03d}"),
+    "pg-text-timestamps": ("postgresql", "TEXT", _text_ts),
     "pg-double": ("postgresql", "DOUBLE PRECISION", lambda i: 0.1 * i),
     # SQLite stores times as text: whole seconds without a fraction (Python's sqlite3
     # adapter, CURRENT_TIMESTAMP) must still tie with a watermark that has microseconds.
@@ -130,7 +145,7 @@ INCREMENTAL_CASES: dict[str, tuple[str, str, Callable[[int], object]]] = {
     ),
     "sqlite-date": ("sqlite", "DATE", lambda i: (date(2024, 3, 1) + timedelta(days=i)).isoformat()),
     "sqlite-integer": ("sqlite", "INTEGER", lambda i: 1_000 + i),
-    "sqlite-text-with-quotes": ("sqlite", "TEXT", lambda i: f"O'Brien {i:03d}"),
+    "sqlite-text-timestamps": ("sqlite", "TEXT", _text_ts),
 }
 
 
@@ -238,6 +253,54 @@ def test_partitioned_incremental_read_applies_both(db: Database) -> None:
     source = SqlSource(db.uri, table="t", incremental=spec, partition_on="id", partitions=4)
     frame = ok(source.read(Watermark("ts", 10, ("id",), ((30,),))))
     assert sorted(frame.collect()["id"].to_list()) == list(range(30, 60))
+
+
+@settings(max_examples=30)
+@given(
+    values=st.lists(st.none() | st.integers(-(10**12), 10**12), max_size=25)
+    | st.lists(st.none() | st.floats(-1e9, 1e9, allow_nan=False), max_size=25),
+    requested=st.integers(1, 10**15),
+)
+@example(values=list(range(1, 201)), requested=10**12)
+def test_partitions_beyond_the_rows_cost_at_most_one_range_per_value(
+    values: list[int | float | None], requested: int
+) -> None:
+    """However many partitions are asked for (up to 10**15, the plan costing the same), a read
+    issues at most one range query per non-null value and returns exactly the full read."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.db"
+        kind = "REAL" if any(isinstance(v, float) for v in values) else "INTEGER"
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"CREATE TABLE t (id INTEGER, p {kind})")
+            conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+        conn.close()
+        uri = f"sqlite://{path}"
+        source = SqlSource(uri, table="t", partition_on="p", partitions=requested)
+        planned = ok(source.queries())
+        present = sum(v is not None for v in values)
+        assert 1 <= len(planned) <= max(1, present)
+        full = ok(SqlSource(uri, table="t").read()).collect()
+        assert sorted(ok(source.read()).collect()["id"].to_list()) == sorted(full["id"].to_list())
+
+
+def test_a_huge_partition_count_on_postgres_issues_one_query_per_row_at_most(
+    postgres: EmbeddedPostgres, pg_uri: str
+) -> None:
+    """partitions: 10**12 on a 40-row PostgreSQL table runs at most 40 range queries (counted
+    in the server's statement log) plus the bounds query, and reads every row once."""
+    db = Database(pg_uri)
+    db.execute("CREATE TABLE huge_parts (id INTEGER, v TEXT)")
+    db.execute("INSERT INTO huge_parts VALUES (?, ?)", [(i, f"v{i}") for i in range(40)])
+    logged_before = len(postgres.log_text())
+    source = SqlSource(pg_uri, table="huge_parts", partition_on="id", partitions=10**12)
+    frame = ok(source.read()).collect()
+    assert sorted(frame["id"].to_list()) == list(range(40))
+    issued = [
+        line
+        for line in postgres.log_text()[logged_before:].splitlines()
+        if 'FROM "huge_parts"' in line
+    ]
+    assert 2 <= len(issued) <= 40 + 1, issued
 
 
 def test_partitioning_a_text_column_is_a_clear_error(pg_uri: str) -> None:
@@ -401,3 +464,41 @@ def test_password_never_appears_in_any_output(
     assert password not in joined
     assert "dead-server-pw-31337" not in joined
     assert "***" in joined
+
+
+# -- values the driver cannot convert ------------------------------------------------------------
+
+BAD_TIMES = st.sampled_from(
+    ["2024-01-01T10:00:00+02:00", "2024-01-01T10:00:00Z", "01/02/2024 10:00", "garbage", "now"]
+)
+
+
+@settings(max_examples=20)
+@given(
+    names=st.lists(
+        st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), min_size=1, max_size=5, unique=True
+    ),
+    position=st.integers(0, 5),
+    bad=BAD_TIMES,
+)
+def test_a_datetime_value_the_driver_cannot_convert_is_reported_by_column_name(
+    names: list[str], position: int, bad: str
+) -> None:
+    """A SQLite DATETIME column holding text connectorx cannot read fails the read naming that
+    column (not its position) and saying how to read it, wherever the column is."""
+    columns = [n for n in names if n != "stamp"]
+    columns.insert(min(position, len(columns)), "stamp")
+    ddl = ", ".join(f'"{c}" DATETIME' if c == "stamp" else f'"{c}" INTEGER' for c in columns)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"CREATE TABLE t ({ddl})")
+            conn.execute(
+                f"INSERT INTO t VALUES ({', '.join('?' for _ in columns)})",
+                [bad if c == "stamp" else 1 for c in columns],
+            )
+        conn.close()
+        failure = err(SqlSource(f"sqlite://{path}", table="t").read())
+    assert "column 'stamp'" in failure.message, failure.message
+    assert 'CAST("stamp" AS TEXT)' in failure.message
+    assert not failure.retryable

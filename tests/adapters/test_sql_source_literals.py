@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -20,10 +21,11 @@ from lakeflow.adapters.identifiers import (
     quote_identifier,
     quote_table,
     sql_literal,
+    text_at_or_after,
     validate_identifier,
 )
 from lakeflow.adapters.sql_source import SqlSource
-from lakeflow.core.incremental import IncrementalSpec, Watermark
+from lakeflow.core.incremental import IncrementalSpec, Watermark, text_instant
 from lakeflow.testing.postgres import EmbeddedPostgres
 from tests.adapters.sql_helpers import ok
 
@@ -118,6 +120,8 @@ def test_date_literals_round_trip(day: date, pg_cursor: Any) -> None:
 @example(name='x" OR "1"="1')
 @example(name="naïve_größe")
 @example(name="order")
+@example(name="users\n")
+@example(name="users\r\n")
 def test_identifiers_are_accepted_only_when_plain_and_then_name_a_real_column(name: str) -> None:
     """Accepted names contain no quote, space or punctuation and name exactly that column."""
     try:
@@ -200,3 +204,80 @@ def test_sqlite_condition_uses_julianday_for_times_only() -> None:
     assert at_or_after('"t"', datetime(2024, 1, 2), "postgresql") == (
         "\"t\" >= TIMESTAMP '2024-01-02 00:00:00.000000'"
     )
+
+
+# -- text timestamps: the pushed-down bound keeps every row lakeflow would select ----------------
+
+ZONES = ["", "Z", "z", "+00:00", "+02:00", "-05:00", "+05:30", "+0200", "-0800", "+02", "+23:59"]
+INSTANTS = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+ODD_TEXTS = st.sampled_from(
+    [
+        *("garbage", "12345", "2460310.5", "now", " 2024-01-01T10:00:00", "", "2024-1-1"),
+        *("2024-02-30", "2023-02-29T10:00", "2024-13-01", "0000-06-01", "0001-01-01T00:30+01:00"),
+        *(
+            "9999-12-31T23:00-05:00",
+            "2024-01-01T24:00:00",
+            "2024-01-01T10:60",
+            "2024-01-01T10:00:60",
+        ),
+        *("2024-01-01\t10:00", "2024-01-01  10:00", "2024-01-01T10:00:00.1234567891"),
+        *("2024-01-01T10:00+14:60", "2024-01-01T10:00+16:00", "2024-01-01T10:00:00 +02:00"),
+    ]
+)
+
+
+@st.composite
+def timestamp_texts(draw: st.DrawFn) -> str:
+    """Text timestamps in the forms programs write, and text that only looks like one."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(ODD_TEXTS | TEXT)
+    instant = draw(INSTANTS)
+    zone = draw(st.sampled_from(ZONES))
+    sign = -1 if zone.startswith("-") else 1
+    digits = zone[1:].replace(":", "") if zone[:1] in "+-" else ""
+    minutes = (int(digits[:2]) * 60 + int(digits[2:] or 0)) if digits else 0
+    local = instant.astimezone(timezone(sign * timedelta(minutes=minutes)))
+    sep = draw(st.sampled_from(["T", " ", "t"]))
+    fraction = draw(st.sampled_from(["", ".5", ".123", ".999999", ".123456789"]))
+    return local.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + fraction + zone
+
+
+def _selected_by_lakeflow(texts: list[str], bound: datetime) -> set[int]:
+    frame = pl.DataFrame(
+        {"id": range(len(texts)), "t": texts}, schema={"id": pl.Int64, "t": pl.String}
+    )
+    instant = text_instant(pl.col("t"))
+    unplaced = pl.col("t").is_not_null() & instant.is_null()
+    keep = (instant >= pl.lit(bound, dtype=pl.Datetime("us", "UTC"))) | unplaced
+    return set(frame.filter(keep)["id"].to_list())
+
+
+@given(texts=st.lists(timestamp_texts(), min_size=1, max_size=15), bound=INSTANTS)
+@example(
+    texts=["2024-01-01T10:00:00+02:00", "2024-01-01T09:00:00Z", "2024-01-01 11:00"],
+    bound=datetime(2024, 1, 1, 8, 30, tzinfo=UTC),
+)
+@example(
+    texts=["2024-01-01 10:00:00.9996", "2024-01-01T10:00:00.999599Z"],
+    bound=datetime(2024, 1, 1, 10, 0, 0, 999600, tzinfo=UTC),
+)
+def test_text_timestamp_bounds_keep_every_row_lakeflow_selects(
+    texts: list[str], bound: datetime, pg_cursor: Any
+) -> None:
+    """The SQL bound of a text column, run by real SQLite and PostgreSQL (in a non-UTC session),
+    keeps every row whose text is at or after the watermark as an instant, and every row whose
+    text is not a timestamp (so the run can report it): never fewer than lakeflow selects."""
+    expected = _selected_by_lakeflow(texts, bound)
+    condition = text_at_or_after('"t"', bound, "sqlite")
+    assert condition is not None
+    with sqlite3.connect(":memory:") as conn:
+        conn.execute('CREATE TABLE t (id INTEGER, "t" TEXT)')
+        conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+        got = {row[0] for row in conn.execute(f"SELECT id FROM t WHERE {condition}")}
+    assert expected <= got
+    condition = text_at_or_after('"t"', bound, "postgresql")
+    rows = ", ".join(f"({i}, {sql_literal(text, 'postgresql')})" for i, text in enumerate(texts))
+    pg_cursor.execute(f'SELECT id FROM (VALUES {rows}) AS v(id, "t") WHERE {condition}')
+    assert expected <= {row[0] for row in pg_cursor.fetchall()}

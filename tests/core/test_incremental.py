@@ -25,9 +25,9 @@ def _publish(table: pl.DataFrame, wm: Watermark | None) -> tuple[pl.DataFrame, W
     frame = table.lazy()
     if wm is not None:
         frame = frame.filter(pl.col("ts") >= wm.value)
-    extracted = after_watermark(frame, wm).collect()
+    extracted = after_watermark(frame, wm, SPEC).unwrap().collect()
     stats = watermark_stats(extracted.lazy(), SPEC).collect().row(0, named=True)
-    return extracted, advance(wm, stats, SPEC, extracted.columns)
+    return extracted, advance(wm, stats, SPEC, extracted.schema).unwrap()
 
 
 # Each batch arrives later; its timestamps are never below what was already there (a row
@@ -63,7 +63,7 @@ def test_a_strict_greater_than_cursor_would_lose_the_late_tie() -> None:
     """The case that motivates the design: a late row equal to the watermark is kept."""
     first = pl.DataFrame({"id": [1, 2], "ts": [5, 5]})
     _, wm = _publish(first, None)
-    assert wm == Watermark("ts", 5, ("id",), ((1,), (2,)))
+    assert wm == Watermark("ts", 5, ("id",), ((1,), (2,)), dtype="Int64")
     late = pl.concat([first, pl.DataFrame({"id": [3], "ts": [5]})])
     again, wm2 = _publish(late, wm)
     assert again["id"].to_list() == [3]
@@ -74,7 +74,8 @@ def test_a_strict_greater_than_cursor_would_lose_the_late_tie() -> None:
 def test_no_new_rows_keeps_the_watermark() -> None:
     """An empty extract leaves the checkpoint as it was."""
     wm = Watermark("ts", 5, ("id",), ((1,),))
-    assert advance(wm, {"max": None, "keys": []}, SPEC, ["id", "ts"]) == wm
+    schema = {"id": pl.Int64(), "ts": pl.Int64()}
+    assert advance(wm, {"max": None, "keys": []}, SPEC, schema).unwrap() == wm
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,7 @@ def test_key_types_follow_the_frame_not_python() -> None:
     """Published keys match narrow integer key columns (int32, uint8...)."""
     frame = pl.LazyFrame({"id": pl.Series([1, 2, 3], dtype=pl.UInt8), "ts": [1, 1, 2]})
     wm = Watermark("ts", 1, ("id",), ((1,),))
-    assert after_watermark(frame, wm).collect()["id"].to_list() == [2, 3]
+    assert after_watermark(frame, wm).unwrap().collect()["id"].to_list() == [2, 3]
 
 
 def test_without_key_columns_the_whole_row_is_the_key() -> None:
@@ -105,7 +106,46 @@ def test_without_key_columns_the_whole_row_is_the_key() -> None:
     spec = IncrementalSpec("ts")
     frame = pl.DataFrame({"v": ["a", "b"], "ts": [1, 1]})
     stats = watermark_stats(frame.lazy(), spec).collect().row(0, named=True)
-    wm = advance(None, stats, spec, frame.columns)
+    wm = advance(None, stats, spec, frame.schema).unwrap()
     assert wm is not None
     later = pl.concat([frame, pl.DataFrame({"v": ["c"], "ts": [1]})])
-    assert after_watermark(later.lazy(), wm).collect()["v"].to_list() == ["c"]
+    assert after_watermark(later.lazy(), wm).unwrap().collect()["v"].to_list() == ["c"]
+
+
+# -- columns that cannot order rows, and checkpoints that no longer fit ----------------------------
+
+
+@pytest.mark.parametrize(
+    "dtype", [pl.Boolean(), pl.Decimal(10, 2), pl.List(pl.Int64()), pl.Categorical()]
+)
+def test_columns_that_cannot_order_rows_are_refused_as_values(dtype: pl.DataType) -> None:
+    """A boolean, decimal, list or categorical column is refused on the first run already,
+    as a failure value naming the column and its type (never an exception)."""
+    frame = pl.LazyFrame({"id": [1], "ts": pl.Series([None], dtype=dtype)})
+    failure = after_watermark(frame, None, SPEC).failure()
+    assert "'ts'" in failure.message and str(dtype).split("(")[0] in failure.message
+
+
+def test_a_missing_incremental_column_is_a_failure_value() -> None:
+    """The column not being in the input is reported with the columns that are."""
+    failure = after_watermark(pl.LazyFrame({"id": [1]}), None, SPEC).failure()
+    assert "'ts'" in failure.message and "'id'" in failure.message
+
+
+def test_a_checkpoint_from_before_instants_still_compares_text_as_instants() -> None:
+    """A text checkpoint written before lakeflow stored instants (no dtype, the text itself)
+    is read as the instant it denotes: later rows in other forms are kept, the tie is not."""
+    old = Watermark("ts", "2024-01-01T10:00:00+02:00", ("id",), ((1,),))
+    frame = pl.LazyFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "ts": ["2024-01-01 08:00:00", "2024-01-01T08:00:00Z", "2024-01-01 09:00", "2023-12-31"],
+        }
+    )
+    kept = after_watermark(frame, old, SPEC).unwrap().collect()
+    assert kept["id"].to_list() == [2, 3]
+    stats = watermark_stats(kept.lazy(), SPEC).collect().row(0, named=True)
+    new = advance(old, stats, SPEC, kept.schema).unwrap()
+    assert new is not None
+    assert new.value == datetime(2024, 1, 1, 9, tzinfo=UTC) and new.dtype == "String"
+    assert Watermark.from_json(new.to_json()) == new

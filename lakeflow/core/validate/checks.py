@@ -471,7 +471,7 @@ _TOP_KEYS = (
     "enforce",
     "quality",
 )
-_PANDERA_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_PANDERA_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # fullmatch: `$` allows "\n"
 
 
 def _show(value: object) -> str:
@@ -733,7 +733,7 @@ class _Decoder:
         for index, item in enumerate(items):
             at = where if items is not raw else f"{where}[{index}]"
             if isinstance(item, str):
-                if _PANDERA_TARGET.match(item):
+                if _PANDERA_TARGET.fullmatch(item):
                     out.append(PanderaRef(item))
                 else:
                     self.report(
