@@ -19,12 +19,12 @@ from pathlib import Path
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lakeflow.run import Pipeline, RetryPolicy, run
 
 from lakeflow.adapters.file_source import FileSource
 from lakeflow.adapters.sql_source import SqlSource
 from lakeflow.core.incremental import IncrementalSpec
 from lakeflow.ports import Lake, Source
+from lakeflow.run import Pipeline, RetryPolicy, run
 from lakeflow.testing.postgres import EmbeddedPostgres
 from tests.e2e.lakes import new_lake, published
 

@@ -12,12 +12,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from lakeflow.run import Pipeline, RetryPolicy, run, runs
 
 from lakeflow.adapters.sql_source import SqlSource
 from lakeflow.core.incremental import IncrementalSpec
 from lakeflow.core.records import FailureRecord
 from lakeflow.ports import Lake, Source
+from lakeflow.run import Pipeline, RetryPolicy, run, runs
 from lakeflow.testing.postgres import EmbeddedPostgres
 from tests.e2e.lakes import new_lake, published
 from tests.e2e.test_cli import lakeflow, write_config
