@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeAlias
 
+from lakeflow.core.config.validate import Severity
+
 __all__ = [
     "REPORT_SCHEMA_VERSION",
     "Level",
@@ -30,7 +32,6 @@ REPORT_SCHEMA_VERSION = 1
 """Version of the ``to_json()`` shape of reports and metrics; bumped on any breaking change."""
 
 Status: TypeAlias = Literal["passed", "warning", "failed"]
-Severity: TypeAlias = Literal["error", "warning"]
 Outcome: TypeAlias = Literal["passed", "failed", "warning", "skipped"]
 Level: TypeAlias = Literal["row", "dataset"]
 RuleKind: TypeAlias = Literal[
