@@ -467,10 +467,11 @@ class PlanBuilder:
         self.add_row(
             rule.name,
             "rule",
-            expr.fill_null(True),
-            text,
+            expr.fill_null(rule.nulls == "pass"),  # a null (unknown) condition: the rule's policy
+            text if rule.nulls == "pass" else f"{text} (null fails)",
             sample=columns,
             severity=rule.severity,
+            group="none" if rule.severity == "info" else "accuracy",
         )
         return None
 

@@ -22,6 +22,7 @@ from lakeflow.core.validate.report import (
     Outcome,
     QualityMetrics,
     RuleResult,
+    Severity,
     Status,
     ValidationReport,
 )
@@ -43,6 +44,8 @@ QUARANTINE_REASONS = "_lakeflow_failed_rules"
 INTERNAL = "__lakeflow_"
 """Prefix of the working columns a plan adds (input columns may not use it)."""
 _NOT_EVALUATED = "not evaluated: validation stopped at the dataset-level failures"
+_OUTCOME_OF: Mapping[Severity, Outcome] = {"error": "failed", "warning": "warning", "info": "info"}
+"""The outcome of a rule that found rows, by its severity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,17 +129,15 @@ def _int(value: object) -> int:
 def _row_result(index: int, rule: RowRule, row: Mapping[str, object]) -> RuleResult:
     failed = _int(row[f"r{index}_failed"])
     samples = tuple(cast(list[str | None], row.get(f"r{index}_samples") or []))
-    outcome: Outcome = "passed"
-    if failed:
-        outcome = "failed" if rule.severity == "error" else "warning"
+    outcome: Outcome = _OUTCOME_OF[rule.severity] if failed else "passed"
     message = rule.message if not failed else f"{failed} row(s) broke: {rule.message}"
     return RuleResult(rule.name, rule.kind, "row", rule.severity, outcome, failed, samples, message)
 
 
 def _dataset_result(index: int, rule: DatasetRule, row: Mapping[str, object] | None) -> RuleResult:
     def result(outcome: Outcome, message: str, **extra: object) -> RuleResult:
-        if outcome == "failed" and rule.severity == "warning":
-            outcome = "warning"
+        if outcome == "failed":
+            outcome = _OUTCOME_OF[rule.severity]
         failed_rows = cast(int | None, extra.get("failed_rows"))
         observed = cast(float | None, extra.get("observed"))
         return RuleResult(

@@ -50,8 +50,8 @@ __all__ = [
     "values_series",
 ]
 
-Group: TypeAlias = Literal["accuracy", "consistency", "completeness"]
-"""Which quality score a row rule counts towards."""
+Group: TypeAlias = Literal["accuracy", "consistency", "completeness", "none"]
+"""Which quality score a row rule counts towards (``none``: only recorded, like ``info`` rules)."""
 
 SAMPLES = 5
 
@@ -63,7 +63,8 @@ class RowRule:
     Attributes:
         name: Unique among all rules; listed in ``_lakeflow_failed_rules``.
         kind: The check family.
-        severity: ``error`` rules decide validity; ``warning`` rules only count.
+        severity: ``error`` rules decide validity; ``warning`` rules count and make the report
+            a warning; ``info`` rules are only recorded.
         group: The quality score the rule counts towards.
         schema_rule: Whether failures count as schema violations.
         ok: Boolean expression, true when the row passes; never null.
