@@ -355,6 +355,18 @@ def report(config: ConfigArg, as_json: JsonOpt = False) -> None:
         console.out(f"{record.run_id}  {record.status:<10} {_scores(record.quality)}")
 
 
+@app.command("schema")
+def schema_command(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the config reference (docs/config.md).")
+    ] = False,
+) -> None:
+    """Print the config's JSON Schema, for editors (see docs/config.md)."""
+    from lakeflow.config_docs import reference_markdown, schema_text
+
+    typer.echo(reference_markdown() if markdown else schema_text(), nl=False)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point (``lakeflow`` and ``python -m lakeflow``)."""
     app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="lakeflow")

@@ -52,7 +52,7 @@ _SCHEMES: dict[str, Dialect] = {
 }
 _MAX_IDENTIFIER = 128
 # A name: a letter or underscore, then letters, digits, underscores or `$` (any Unicode letter).
-_IDENTIFIER = re.compile(r"^[^\W\d][\w$]*$")
+_IDENTIFIER = re.compile(r"[^\W\d][\w$]*")  # matched in full: `$` would accept "name\n"
 
 
 def dialect_of(uri: str) -> Dialect:
@@ -67,7 +67,7 @@ def validate_identifier(name: str) -> str:
     Letters, digits, underscores and ``$`` only, not starting with a digit, at most 128
     characters. Names are quoted when used, so case is kept exactly and reserved words work.
     """
-    if not isinstance(name, str) or not _IDENTIFIER.match(name) or len(name) > _MAX_IDENTIFIER:
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name) or len(name) > _MAX_IDENTIFIER:
         raise ValueError(
             f"invalid SQL identifier {name!r}: use letters, digits and underscores, not starting "
             f"with a digit, at most {_MAX_IDENTIFIER} characters (and '.' only between schema "

@@ -20,6 +20,7 @@ from lakeflow.adapters.identifiers import (
     quote_identifier,
     quote_table,
     sql_literal,
+    table_problem,
     validate_identifier,
 )
 from lakeflow.adapters.sql_source import SqlSource
@@ -200,3 +201,11 @@ def test_sqlite_condition_uses_julianday_for_times_only() -> None:
     assert at_or_after('"t"', datetime(2024, 1, 2), "postgresql") == (
         "\"t\" >= TIMESTAMP '2024-01-02 00:00:00.000000'"
     )
+
+
+@pytest.mark.parametrize("name", ["users\n", "users\r\n", "sales.orders\n"])
+def test_a_trailing_newline_is_not_part_of_a_plain_identifier(name: str) -> None:
+    """Identifiers are matched in full: a name with a trailing newline is refused up front."""
+    assert table_problem(name) is not None
+    with pytest.raises(ValueError, match="nothing was sent"):
+        validate_identifier(name.rsplit(".", maxsplit=1)[-1])

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from lakeflow.core.config import (
@@ -326,14 +328,14 @@ def test_every_source_kind_decodes() -> None:
 
 
 def test_explicit_null_on_error_means_null_not_unset() -> None:
-    """YAML reads ``on_error: null`` as None; it still means "turn failures into nulls"."""
+    """YAML reads ``on_error: null`` as None: it means "turn failures into nulls", not unset."""
     data = minimal_config()
     data["transform"] = {"clean": {"type_conversions": {"a": {"to": "int", "on_error": None}}}}
     step = decoded(data).transform.steps[0]
     assert isinstance(step, CleanStep)
-    assert step.type_conversions["a"].effective_on_error == "null"
-    assert TypeConversion(to="int").effective_on_error == "fail"
-    assert TypeConversion(to="numeric").effective_on_error == "null"
+    assert step.type_conversions["a"].on_error == "null"
+    assert TypeConversion(to="int").on_error == "fail"
+    assert TypeConversion(to="numeric").on_error == "null"
 
 
 def test_fill_literals_keep_their_type_and_strategy_lookalikes_need_the_value_form() -> None:
@@ -1011,3 +1013,111 @@ def test_every_decoded_step_and_check_builds_without_problems() -> None:
     config = decoded(full_config(), FULL_ENV)
     assert build_transform(config.transform).unwrap().problems == ()
     assert isinstance(build_checks(config.validate), Success)
+
+
+# -- what users hit (issues 8 and 10) ---------------------------------------------------------
+
+CONTROL = st.sampled_from([chr(c) for c in (*range(0x20), 0x7F, 0x85, 0x2028)])
+
+
+@given(
+    before=st.sampled_from(["", "data/", "a/b"]),
+    control=CONTROL,
+    after=st.sampled_from(["x", "users"]),
+)
+def test_control_characters_in_lake_paths_are_config_errors(
+    before: str, control: str, after: str
+) -> None:
+    """A control character anywhere in a lake path is refused at config time, naming the key."""
+    path = before + control + after
+    data = minimal_config()
+    data["load"]["path"] = path
+    data["source"] = {"lake": {"path": path}}
+    data["validate"] = {"references": {"c": {"dataset": path, "key": "k"}}}
+    problems = problems_of(data)
+    assert [p.split(":")[0] for p in problems] == [  # document order
+        "source.lake.path",
+        "load.path",
+        "validate.references.c.dataset",
+    ]
+    assert all(repr(path) in p for p in problems)
+
+
+@pytest.mark.parametrize("path", ["/abs", "a/../b", "a//b", "a/", ".", "a\\b", "s3://x"])
+def test_other_invalid_lake_path_forms_are_config_errors(path: str) -> None:
+    """Leading '/', '..', empty parts, backslashes and URLs are not paths inside the lake."""
+    data = with_value(minimal_config(), ("source",), {"lake": {"path": path}})
+    assert [p.split(":")[0] for p in problems_of(data)] == ["source.lake.path"]
+
+
+@pytest.mark.parametrize(
+    ("partitions", "ok"), [(1, True), (1024, True), (0, False), (1025, False), (10**12, False)]
+)
+def test_partitions_are_bounded(partitions: int, ok: bool) -> None:
+    """`partitions` accepts 1..1024, so a huge count is a config error, not minutes of planning."""
+    data = minimal_config()
+    data["source"] = {"sql": {"uri": "sqlite:///x.db", "table": "t", "partition_on": "id"}}
+    data["source"]["sql"]["partitions"] = partitions
+    result = parse_config(data)
+    assert isinstance(result, Success) == ok
+    if not ok:
+        assert problems_of(data) == [
+            f"source.sql.partitions: expected an integer between 1 and 1024, got {partitions}"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("pipeline",), "users\n"),
+        (("lake", "repository"), "etl-pipeline\n"),
+        (("lake", "default_branch"), "main\n"),
+        (("source",), {"sql": {"uri": "sqlite:///x.db", "table": "users\n"}}),
+        (("load", "database"), {"uri": "sqlite:///x.db", "table": "out\n"}),
+    ],
+)
+def test_identifiers_are_matched_in_full(path: tuple[str, ...], value: object) -> None:
+    """A name with a trailing newline is refused (no `$`-before-newline acceptance)."""
+    problems = problems_of(with_value(minimal_config(), path, value))
+    assert len(problems) == 1
+    assert "\\n" in problems[0]
+
+
+def test_composite_unique_keys_in_yaml() -> None:
+    """`unique: [id, [year, month, day, flight]]` declares a single and a composite key."""
+    data = minimal_config()
+    data["validate"] = {"unique": ["id", ["year", "month", "day", "flight"], ["email"]]}
+    config = decoded(data)
+    assert config.validate is not None
+    assert config.validate.unique == ("id", ("year", "month", "day", "flight"), "email")
+    data["validate"] = {"unique": ["id", []]}
+    assert problems_of(data) == [
+        "validate.unique[1]: expected a non-empty list of column names, got []"
+    ]
+
+
+def test_rules_take_a_null_policy_and_an_info_severity() -> None:
+    """Rules default to `nulls: pass` and `severity: error`; `fail` and `info` are accepted."""
+    data = minimal_config()
+    data["validate"] = {
+        "rules": [
+            {"name": "a", "condition": "x > 0"},
+            {"name": "b", "condition": "x > 0", "nulls": "fail", "severity": "info"},
+        ]
+    }
+    rules = decoded(data).validate.rules  # type: ignore[union-attr]
+    assert [(r.nulls, r.severity) for r in rules] == [("pass", "error"), ("fail", "info")]
+    data["validate"]["rules"][1]["nulls"] = "drop"
+    assert problems_of(data) == ["validate.rules[1].nulls: expected one of pass, fail, got 'drop'"]
+
+
+def test_sql_that_does_not_parse_is_a_config_problem_at_its_key() -> None:
+    """A derive expression, filter or rule condition that does not parse is named precisely."""
+    data = minimal_config()
+    data["transform"] = [{"derive": {"a": "x +* 2"}}, {"filters": ["ok > 1", "b >"]}]
+    data["validate"] = {"rules": [{"name": "r", "condition": "(("}]}
+    assert [p.split(":")[0] for p in problems_of(data)] == [
+        "transform[0].derive.a",
+        "transform[1].filters[1]",
+        "validate.rules[0].condition",
+    ]

@@ -226,19 +226,14 @@ class TypeConversion(ConfigModel):
     """The target type (``numeric`` is a float that turns what does not parse into null)."""
     format: Annotated[Text, Expect("a strftime format such as %Y-%m-%d")] | None = None
     """A strftime format for ``to: datetime`` or ``to: date`` (``%Y-%m-%d``)."""
-    on_error: Annotated[OnError, Expect("one of null, fail")] | None = None
+    on_error: Annotated[OnError, Expect("one of null, fail")] = Field(
+        default_factory=lambda given: "null" if given.get("to") == "numeric" else "fail"
+    )
     """``fail`` stops the run naming up to five values that do not convert; ``null`` turns them
     into nulls. Unset: ``null`` for ``numeric``, ``fail`` otherwise (YAML ``null`` means
     ``null``)."""
 
     null_means: ClassVar[Mapping[str, object]] = {"on_error": "null"}
-
-    @property
-    def effective_on_error(self) -> OnError:
-        """``on_error`` with the default for the target applied."""
-        if self.on_error is not None:
-            return self.on_error
-        return "null" if self.to == "numeric" else "fail"
 
     @model_validator(mode="after")
     def _format_goes_with_dates(self) -> Self:
@@ -252,11 +247,10 @@ class TypeConversion(ConfigModel):
 
     @model_serializer(mode="wrap")
     def _short(self, handler: SerializerFunctionWrapHandler) -> object:
-        if self.format is None and self.on_error in (None, self.effective_on_error):
+        default = "null" if self.to == "numeric" else "fail"
+        if self.format is None and self.on_error == default:
             return self.to
-        data = handler(self)
-        data["on_error"] = self.effective_on_error
-        return data
+        return handler(self)
 
 
 def _conversion_shape(value: object) -> str | None:

@@ -121,7 +121,9 @@ class WebhookAlertConfig(ConfigModel):
     """Webhook alerts: the URL is a secret (webhook URLs usually embed a token)."""
 
     model_config = ConfigModel.model_config | {
-        "json_schema_extra": {"examples": [{"url": "${ALERT_WEBHOOK}"}]}
+        "json_schema_extra": {
+            "examples": [{"url": "https://hooks.example.com/services/${HOOK_TOKEN}"}]
+        }
     }
 
     url: Annotated[Secret, SecretValue("url", "ALERT_WEBHOOK")]
@@ -132,7 +134,9 @@ class AlertsConfig(ConfigModel):
     """Where alerts go."""
 
     model_config = ConfigModel.model_config | {
-        "json_schema_extra": {"examples": [{"webhook": {"url": "${ALERT_WEBHOOK}"}}]}
+        "json_schema_extra": {
+            "examples": [{"webhook": {"url": "https://hooks.example.com/services/${HOOK_TOKEN}"}}]
+        }
     }
 
     email: EmailAlertConfig | None = None

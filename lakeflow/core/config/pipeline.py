@@ -74,19 +74,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", 'Field name "validate"', UserWarning)
 
     class PipelineConfig(ConfigModel):
-        """A lakeflow pipeline: where rows come from, what is done to them, where they go.
-
-        Build it with :func:`parse_config` or ``lakeflow.config_loader.load_config``.
-
-        ``config_sha256`` is the SHA-256 of the normalised config *as written*: after
-        interpolation and validation, with defaults filled in, secrets replaced by ``***`` and
-        URIs redacted (so rotating a password or salt does not change it, but pointing at
-        another database host does), before relative paths are resolved against the config
-        file's folder (so the same file hashes the same on every machine). Mapping entries keep
-        their written order because order can matter (null handling, derived columns,
-        first-match-wins labels); top-level blocks are hashed in a fixed order. It is computed
-        when the config is validated and kept by ``model_copy``.
-        """
+        """A lakeflow pipeline: where rows come from, what is done to them, where they go."""
 
         model_config = ConfigModel.model_config | ConfigDict(
             title="lakeflow pipeline config", json_schema_extra={"examples": [_EXAMPLE]}
@@ -121,7 +109,18 @@ with warnings.catch_warnings():
 
         @property
         def config_sha256(self) -> str:
-            """The SHA-256 of the normalised config as written (see the class docstring)."""
+            """The SHA-256 of the normalised config *as written*, recorded with every run.
+
+            After interpolation and validation, with defaults filled in, secrets replaced by
+            ``***`` and URIs redacted (so rotating a password or salt does not change it, but
+            pointing at another database host does), before relative paths are resolved
+            against the config file's folder (so the same file hashes the same on every
+            machine). Mapping entries keep their written order because order can matter (null
+            handling, derived columns, first-match-wins labels); top-level blocks are hashed in
+            a fixed order. It is computed when the config is validated (build one with
+            :func:`parse_config` or ``lakeflow.config_loader.load_config``) and kept by
+            ``model_copy``.
+            """
             return self._config_sha256
 
         def _normalised(self) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def _rules(
         for column, handling in step.null_handling.items()
     )
     conversions = tuple(
-        _Conversion(column, c.to, c.format, c.effective_on_error)
+        _Conversion(column, c.to, c.format, c.on_error)
         for column, c in step.type_conversions.items()
     )
     strings = tuple(_StringRule(column, ops) for column, ops in step.string_cleaning.items())
