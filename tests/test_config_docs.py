@@ -106,6 +106,6 @@ def test_every_model_documents_itself_with_a_valid_example(model: type[BaseModel
             assert info.description, f"{model.__name__}.{name} has no docstring"
     extra = model.model_config.get("json_schema_extra")
     examples = extra.get("examples") if isinstance(extra, dict) else None
-    assert examples, f"{model.__name__} has no example"
+    assert isinstance(examples, list) and examples, f"{model.__name__} has no example"
     for example in examples:
         model.model_validate(example)
