@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+from pydantic_core import CoreSchema, core_schema
 from returns.result import Failure, Result, Success
 
 from lakeflow.core.config.errors import (
@@ -359,11 +359,6 @@ class Via:
         )
 
 
-def problem_here(message: str) -> PydanticCustomError:
-    """Pure. The error for one problem at the validated value itself."""
-    return PydanticCustomError(PROBLEMS, "{count} problem(s)", {"problems": (((), message),)})
-
-
 def typed_options(model: type[M], given: object, stage: str) -> Result[M, tuple[StageError, ...]]:
     """Pure. ``given`` validated as ``model``, or its problems as a builder's failures.
 
@@ -375,4 +370,4 @@ def typed_options(model: type[M], given: object, stage: str) -> Result[M, tuple[
     try:
         return Success(model.model_validate(given))
     except ValidationError as exc:
-        return Failure(invalid_options(stage, issues_from(exc, given)))
+        return Failure(invalid_options(stage, issues_from(exc, given), given))

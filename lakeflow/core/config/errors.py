@@ -203,7 +203,7 @@ def _expected_issue(path: KeyPath, value: object, context: Mapping[str, Any]) ->
     kinds: Sequence[str] = context.get("kinds", ())
     choices: Sequence[str] = context.get("choices", ())
     if context.get("sensitive"):
-        return Issue(path, f"expected {what}", None, (what,))
+        return Issue(path, f"expected {what}", "(hidden)", (what,))
     if "float" in kinds and isinstance(value, float) and not math.isfinite(value):
         what += " (a finite number)"
     message = f"expected {what}, got {shown(value)}{_kind_hint(value, kinds)}"
@@ -393,13 +393,24 @@ def config_problems(issues: Iterable[Issue], prefix: KeyPath = ()) -> tuple[Conf
     return tuple(ConfigProblem(key_path((*prefix, *i.path)), i.message) for i in issues)
 
 
-def invalid_options(stage: str, issues: Iterable[Issue]) -> tuple[StageError, ...]:
-    """Pure. Issues as :class:`InvalidOption` failures of a builder call named ``stage``."""
+def invalid_options(
+    stage: str, issues: Iterable[Issue], given: object = None
+) -> tuple[StageError, ...]:
+    """Pure. Issues as :class:`InvalidOption` failures of a builder call named ``stage``.
+
+    ``given`` is what the caller passed: a problem without a value of its own (``max`` below
+    ``min``) shows the value written at its path.
+    """
     out: list[StageError] = []
     for issue in issues:
         option = key_path(issue.path) or "options"
-        allowed = issue.allowed or (issue.message,)
-        out.append(InvalidOption(stage, option, issue.value or issue.message, allowed))
+        value = issue.value
+        if value is None:
+            node: object = given
+            for part in issue.path:
+                node = _child(node, part)
+            value = "(missing)" if node in (_ABSENT, None) else shown(node)
+        out.append(InvalidOption(stage, option, value, issue.allowed or (issue.message,)))
     return tuple(out)
 
 

@@ -323,7 +323,10 @@ with warnings.catch_warnings():
         """Per-column types, ranges, enums, patterns and required columns."""
         completeness: CompletenessCheck | None = None
         """Dataset-level: the fraction of present values per column."""
-        unique: tuple[UniqueKey, ...] = ()
+        unique: Annotated[
+            tuple[UniqueKey, ...],
+            Expect("a list of column names or lists of column names (composite keys)"),
+        ] = ()
         """Columns, or lists of columns (composite keys), whose values must be unique; every
         row sharing a duplicated value is quarantined. A key with a null part never collides."""
         references: Mapping[Column, Reference] = Field(default_factory=dict)
