@@ -265,7 +265,7 @@ class _Reference:
             yield ""
             yield "```yaml"
             key = path.rsplit(".", 1)[-1].replace("[]", "").strip("<>")
-            body = {key: example}
+            body = {key: [example] if path.endswith("[]") else example}
             yield yaml.safe_dump(
                 body, sort_keys=False, allow_unicode=True, default_flow_style=None, width=92
             ).rstrip()
