@@ -307,3 +307,33 @@ def test_every_problem_is_reported_at_once_in_document_order(
     order = {p: i for i, p in enumerate(preorder(data))}
     expected = sorted((path for path, _ in mistakes), key=lambda p: order[p])
     assert found == [key_path(p) for p in expected]
+
+
+junk = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.lists(st.integers() | st.text(max_size=3), max_size=3)
+    | st.dictionaries(st.text(max_size=4) | st.booleans(), st.integers(), max_size=2)
+)
+
+
+@given(data=pipeline_configs(), where=st.integers(0, 10**6), value=junk)
+def test_any_value_anywhere_gets_worded_problems_never_an_exception(
+    data: dict[str, Any], where: int, value: object
+) -> None:
+    """Replacing any node with any value yields a config or worded problems, never a crash."""
+    paths = [p for p in preorder(data) if p]
+    path = paths[where % len(paths)]
+    node: Any = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    result = parse_config(data)
+    if isinstance(result, Failure):
+        for problem in result.failure().problems:
+            assert problem.message
+            assert "Input should" not in problem.message  # never pydantic's own wording
+            assert not problem.message.startswith("invalid value"), problem

@@ -284,6 +284,8 @@ def _issues_of(error: Mapping[str, Any], data: object) -> list[Issue]:
     if loc and loc[-1] == _KEY_ERROR:  # a mapping key of the wrong type
         path = _document_path(loc[:-2], data)
         return [Issue(path, _non_string_key(value), shown(value), ("a string key",))]
+    if kind == "default_factory_not_called":  # a default computed from keys that were invalid
+        return []
     path = _document_path(loc, data)
     if kind == EXPECTED:
         return [_expected_issue(path, value, context)]
