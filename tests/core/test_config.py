@@ -1121,3 +1121,15 @@ def test_sql_that_does_not_parse_is_a_config_problem_at_its_key() -> None:
         "transform[1].filters[1]",
         "validate.rules[0].condition",
     ]
+
+
+def test_keys_yaml_did_not_read_as_text_are_explained_where_they_are() -> None:
+    """A boolean or empty key in a section is reported at that section, saying what to do."""
+    data = minimal_config()
+    data["lake"][True] = 1
+    data["load"][""] = 2
+    assert problems_of(data) == [
+        "lake: key true is not a string (YAML reads yes/no/on/off/true/false as booleans: "
+        "quote it)",
+        "load: empty key",
+    ]

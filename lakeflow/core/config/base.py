@@ -90,7 +90,7 @@ class ConfigModel(BaseModel):
         out: dict[str, object] = {}
         for position, (key, value) in enumerate(data.items()):
             if not isinstance(key, str) or key not in names:
-                slot = key if isinstance(key, str) and key else f"{TAG}key {position}"
+                slot = key if isinstance(key, str) and key else f"\x00{position}"
                 out[slot] = UnknownKey(key, value, allowed, cls.unknown_what)
             elif value is None:
                 if key in cls.null_means:
