@@ -21,20 +21,11 @@ from typing import Any, Final
 import yaml
 
 from lakeflow.core.config import json_schema
+from lakeflow.core.config.pipeline import SECTIONS
 from lakeflow.core.config.values import ENV_REFERENCE
 
 __all__ = ["reference_markdown", "schema_text"]
 
-_SECTIONS: Final = (
-    "pipeline",
-    "lake",
-    "source",
-    "transform",
-    "validate",
-    "load",
-    "run",
-    "monitoring",
-)
 _RST_LITERAL = re.compile(r"``([^`]+)``")
 _RST_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr):`~?([^`]+)`")
 _REF = "#/$defs/"
@@ -295,13 +286,13 @@ def reference_markdown() -> str:
     schema = json_schema()
     reference = _Reference(schema)
     top: Mapping[str, Any] = schema["properties"]
-    for key in _SECTIONS:
+    for key in SECTIONS:
         reference.visit(top[key], key)
     reference.disambiguate()
     lines = [_INTRO, "## The top level", "", _md(schema.get("description", "")), ""]
     lines += ["| key | type | default | description |", "|---|---|---|---|"]
     required = set(schema.get("required", []))
-    for key in _SECTIONS:
+    for key in SECTIONS:
         node = top[key]
         default = "required" if key in required else "—"
         lines.append(

@@ -42,6 +42,7 @@ __all__ = [
     "invalid_options",
     "issues_from",
     "key_path",
+    "kind_of",
     "problems",
     "problems_at",
     "shown",
@@ -109,10 +110,21 @@ def shown(value: object) -> str:
         return value.isoformat()
     if isinstance(value, Mapping | list | tuple) and not value:
         return "{}" if isinstance(value, Mapping) else "[]"
+    return kind_of(value)
+
+
+def kind_of(value: object) -> str:
+    """Pure. What kind of value ``value`` is, in words (``a mapping``, ``a list``, ``a string``)."""
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
     return f"a {type(value).__name__}"
 
 

@@ -32,6 +32,7 @@ from lakeflow.core.config.errors import (
     config_problems,
     in_document_order,
     issues_from,
+    kind_of,
 )
 from lakeflow.core.config.interpolation import interpolate_tree
 from lakeflow.core.config.lake import LakeConfig
@@ -45,11 +46,22 @@ from lakeflow.core.config.values import FILE_CONTEXT, SECRETS_CONTEXT, SecretVal
 from lakeflow.core.errors import ConfigError, ConfigProblem
 from lakeflow.core.secrets import Secret, scrub
 
-__all__ = ["CONFIG_HASH_VERSION", "PipelineConfig", "parse_config"]
+__all__ = ["CONFIG_HASH_VERSION", "SECTIONS", "PipelineConfig", "parse_config"]
 
 CONFIG_HASH_VERSION: Final = 2
 """Bumped whenever the normalised form hashed by ``config_sha256`` changes meaning."""
 _TOP_LEVEL: Final = "pipeline, lake, source and load"
+SECTIONS: Final = (
+    "pipeline",
+    "lake",
+    "source",
+    "transform",
+    "validate",
+    "load",
+    "run",
+    "monitoring",
+)
+"""The top-level keys, in the order records and the reference show them."""
 
 _NAME_CHECK = matching(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 PipelineName = Annotated[
@@ -125,20 +137,7 @@ with warnings.catch_warnings():
 
         def _normalised(self) -> dict[str, Any]:
             data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-            return {
-                key: data[key]
-                for key in (
-                    "pipeline",
-                    "lake",
-                    "source",
-                    "transform",
-                    "validate",
-                    "load",
-                    "run",
-                    "monitoring",
-                )
-                if key in data
-            }
+            return {key: data[key] for key in SECTIONS if key in data}
 
         def secrets(self) -> tuple[Secret, ...]:
             """Pure. Every secret value (URI passwords raw and decoded, keys, salt, webhook URL)."""
@@ -216,20 +215,6 @@ def _scrub_data(data: object, secrets: tuple[Secret, ...]) -> object:
     return data
 
 
-def _kind(data: object) -> str:
-    if data is None:
-        return "an empty document"
-    if isinstance(data, list | tuple):
-        return "a list"
-    if isinstance(data, str):
-        return "a string"
-    if isinstance(data, bool):
-        return "a boolean"
-    if isinstance(data, int | float):
-        return "a number"
-    return f"a {type(data).__name__}"
-
-
 def parse_config(
     data: object, env: Mapping[str, str] | None = None
 ) -> Result[PipelineConfig, ConfigError]:
@@ -244,7 +229,8 @@ def parse_config(
         path, in document order. No problem message contains a secret or an environment value.
     """
     if not isinstance(data, Mapping):
-        message = f"expected a mapping with {_TOP_LEVEL} at the top level, got {_kind(data)}"
+        what = "an empty document" if data is None else kind_of(data)
+        message = f"expected a mapping with {_TOP_LEVEL} at the top level, got {what}"
         return Failure(ConfigError((ConfigProblem("", message),)))
     expanded, broken = interpolate_tree(data, {} if env is None else env)
     secrets: list[Secret] = []
