@@ -204,15 +204,9 @@ class Shapes:
             if name in self.convert:
                 schema = core_schema.no_info_after_validator_function(self.convert[name], schema)
             choices[TAG + name] = schema
-        pick = self.pick
-
-        def discriminator(value: object) -> str | None:
-            name = pick(value)
-            return None if name is None else TAG + name
-
         return core_schema.tagged_union_schema(
             choices,
-            discriminator,
+            _tagged(self.pick),
             custom_error_type=EXPECTED,
             custom_error_message="expected {expected}",
             custom_error_context={"expected": self.expected},
@@ -225,6 +219,16 @@ class Shapes:
         if self.any_of and "oneOf" in found:
             found["anyOf"] = found.pop("oneOf")
         return found
+
+
+def _tagged(pick: Callable[[object], str | None]) -> Callable[[object], str | None]:
+    """The discriminator of a union whose choices are named by ``pick`` (tags never reach paths)."""
+
+    def discriminator(value: object) -> str | None:
+        name = pick(value)
+        return None if name is None else TAG + name
+
+    return discriminator
 
 
 def _kind_picker(kinds: Sequence[str]) -> Callable[[object], str | None]:
@@ -263,15 +267,9 @@ class OneKey:
             choices[TAG + kind] = core_schema.no_info_after_validator_function(
                 _unwrap(kind, model), schema
             )
-        pick = _kind_picker(tuple(self.members))
-
-        def discriminator(value: object) -> str | None:
-            kind = pick(value)
-            return None if kind is None else TAG + kind
-
         return core_schema.tagged_union_schema(
             choices,
-            discriminator,
+            _tagged(_kind_picker(tuple(self.members))),
             custom_error_type=KIND,
             custom_error_message="expected exactly one {what}",
             custom_error_context={"what": self.what, "kinds": ", ".join(self.members)},
