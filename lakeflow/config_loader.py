@@ -20,7 +20,6 @@ or PyYAML:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -253,19 +252,19 @@ def _resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
     lake = config.lake
     if lake.kind == "local":
         location = lake.url.removeprefix("local://")
-        lake = dataclasses.replace(lake, url="local://" + _absolute(location, base))
+        lake = lake.model_copy(update={"url": "local://" + _absolute(location, base)})
     source = config.source
     if isinstance(source, ParquetSourceConfig | CsvSourceConfig | NdjsonSourceConfig) and (
         "://" not in source.path
     ):
-        source = dataclasses.replace(source, path=_absolute(source.path, base))
+        source = source.model_copy(update={"path": _absolute(source.path, base)})
     if isinstance(source, SqlSourceConfig):
-        source = dataclasses.replace(source, uri=_sqlite_absolute(source.uri, base))
+        source = source.model_copy(update={"uri": _sqlite_absolute(source.uri, base)})
     load = config.load
     if load.database is not None:
-        database = dataclasses.replace(load.database, uri=_sqlite_absolute(load.database.uri, base))
-        load = dataclasses.replace(load, database=database)
-    return dataclasses.replace(config, lake=lake, source=source, load=load)
+        uri = _sqlite_absolute(load.database.uri, base)
+        load = load.model_copy(update={"database": load.database.model_copy(update={"uri": uri})})
+    return config.model_copy(update={"lake": lake, "source": source, "load": load})
 
 
 def _sqlite_absolute(uri: Secret, base: Path) -> Secret:

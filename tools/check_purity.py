@@ -58,6 +58,7 @@ ALLOWED_IMPORTS = frozenset(
         "typing",
         "unicodedata",
         "urllib.parse",
+        "warnings",
         "zoneinfo",
     }
 )

@@ -1,4 +1,5 @@
-"""``lakeflow check``: plan a run against the source's schema without reading any row."""
+"""``lakeflow check`` (plan a run against the source's schema, reading no row) and ``lakeflow
+schema`` (the config's JSON Schema and reference)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from lakeflow.run.check import check_plan
 from lakeflow.run.journal import now
 from lakeflow.run.layout import target_problem
 
-__all__ = ["check"]
+__all__ = ["check", "schema_command"]
 
 
 @app.command()
@@ -54,3 +55,15 @@ def check(
         raise typer.Exit(0)
     console.err(f"{len(report.problems)} problem(s); no row was read")
     raise typer.Exit(2)
+
+
+@app.command("schema")
+def schema_command(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the config reference (docs/config.md).")
+    ] = False,
+) -> None:
+    """Print the config's JSON Schema, for editors (see docs/config.md)."""
+    from lakeflow.config_docs import reference_markdown, schema_text
+
+    typer.echo(reference_markdown() if markdown else schema_text(), nl=False)

@@ -1,20 +1,20 @@
-"""Build the pure parts of a pipeline from its decoded config: the transform stage and checks.
+"""Build the pure parts of a pipeline from its validated config: the transform stage and checks.
 
-Pure. Each ``transform:`` step becomes a stage (in the order written) and the ``validate:``
-block becomes :class:`~lakeflow.core.validate.Checks`. Problems the stage builders find (an
-unknown strategy, a SQL expression that does not parse) are placed at the step's key path, so
-the CLI reports them with the decoder's own problems, before any effect.
+Pure. Each ``transform:`` step's model is the typed options of its stage builder, so building
+is mapping each model to its builder (in the order written); the ``validate:`` block becomes
+:class:`~lakeflow.core.validate.Checks`. Problems a builder still finds (none for a config that
+validated, short of a bug) are placed at the step's key path.
 
 >>> from lakeflow.core.config import parse_config
 >>> config = parse_config({
 ...     "pipeline": "users",
 ...     "lake": {"url": "local://lake", "repository": "etl"},
 ...     "source": {"parquet": {"path": "users.parquet"}},
-...     "transform": {"derive": {"bad": "income +* 2"}},
+...     "transform": {"derive": {"twice": "income * 2"}},
 ...     "load": {"path": "validated_data/users"},
 ... }).unwrap()
->>> print(build_transform(config.transform).failure().problems[0].path)
-transform.derive
+>>> build_transform(config.transform).unwrap().name
+'derive'
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from lakeflow.core.config import (
     TransformConfig,
     TransformStep,
     ValidateConfig,
-    builder_options,
     config_error,
     problems_at,
 )
@@ -45,28 +44,19 @@ __all__ = ["build_checks", "build_transform", "stages_of"]
 
 def stages_of(step: TransformStep) -> list[Stage]:
     """Pure. The stage(s) one ``transform:`` step stands for (categorize: one per column)."""
-    options = builder_options(step)
     match step:
         case CleanStep():
-            return [clean(**options)]
+            return [clean(step)]
         case DeriveStep():
-            return [derive(options)]
+            return [derive(step.columns)]
         case FiltersStep():
-            return [keep(*options)]
+            return [keep(*step.conditions)]
         case CategorizeStep():
-            return [
-                categorize(
-                    column,
-                    builder_options(labels.bins),
-                    into=labels.into,
-                    **({} if labels.default is None else {"default": labels.default}),
-                )
-                for column, labels in step.columns.items()
-            ]
+            return [categorize(column, labels) for column, labels in step.columns.items()]
         case ProtectStep():
-            return [protect(**options)]
+            return [protect(step)]
         case AggregateStep():
-            return [aggregate(**options)]
+            return [aggregate(step)]
 
 
 def build_transform(transform: TransformConfig) -> Result[Stage, ConfigError]:
@@ -92,10 +82,4 @@ def build_checks(validate: ValidateConfig | None) -> Result[Checks, ConfigError]
     """
     if validate is None:
         return Success(Checks())
-    built = Checks.from_config(builder_options(validate))
-    if isinstance(built, Success):
-        return Success(built.unwrap())
-    failure = built.failure()
-    if isinstance(failure, ConfigError):
-        return Failure(failure)
-    return Failure(ConfigError(problems_at("validate", [failure])))
+    return Checks.from_config(validate)

@@ -21,6 +21,7 @@ from lakeflow.adapters.identifiers import (
     quote_identifier,
     quote_table,
     sql_literal,
+    table_problem,
     text_at_or_after,
     validate_identifier,
 )
@@ -281,3 +282,11 @@ def test_text_timestamp_bounds_keep_every_row_lakeflow_selects(
     rows = ", ".join(f"({i}, {sql_literal(text, 'postgresql')})" for i, text in enumerate(texts))
     pg_cursor.execute(f'SELECT id FROM (VALUES {rows}) AS v(id, "t") WHERE {condition}')
     assert expected <= {row[0] for row in pg_cursor.fetchall()}
+
+
+@pytest.mark.parametrize("name", ["users\n", "users\r\n", "sales.orders\n"])
+def test_a_trailing_newline_is_not_part_of_a_plain_identifier(name: str) -> None:
+    """Identifiers are matched in full: a name with a trailing newline is refused up front."""
+    assert table_problem(name) is not None
+    with pytest.raises(ValueError, match="nothing was sent"):
+        validate_identifier(name.rsplit(".", maxsplit=1)[-1])

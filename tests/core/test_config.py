@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from lakeflow.core.config import (
@@ -246,18 +247,20 @@ def test_full_config_decodes_into_typed_values() -> None:
     assert kinds == ["clean", "derive", "filters", "categorize", "protect", "filters", "aggregate"]
     clean = config.transform.steps[0]
     assert isinstance(clean, CleanStep)
-    assert clean.remove_duplicates == Dedupe(("id",), "latest", "updated_at")
+    assert clean.remove_duplicates == Dedupe(keys=("id",), keep="latest", order_by="updated_at")
     assert dict(clean.null_handling) == {
         "email": "drop",
         "age": "fill_median",
-        "status": FillValue("active"),
-        "score": FillValue("fill_zero"),
+        "status": FillValue(value="active"),
+        "score": FillValue(value="fill_zero"),
     }
-    assert clean.type_conversions["created_at"] == TypeConversion("datetime", "%Y-%m-%d", "null")
-    assert clean.type_conversions["age"] == TypeConversion("int")
+    assert clean.type_conversions["created_at"] == TypeConversion(
+        to="datetime", format="%Y-%m-%d", on_error="null"
+    )
+    assert clean.type_conversions["age"] == TypeConversion(to="int")
     categorize = config.transform.steps[3]
     assert isinstance(categorize, CategorizeStep)
-    assert categorize.columns["income"].bins["Low"] == RangeBin(None, 30000)
+    assert categorize.columns["income"].bins["Low"] == RangeBin(max=30000)
     assert categorize.columns["country"].bins["EU"] == ValuesBin(("DE", "FR"))
     assert categorize.columns["country"].into == "region"
     protect = config.transform.steps[4]
@@ -325,14 +328,14 @@ def test_every_source_kind_decodes() -> None:
 
 
 def test_explicit_null_on_error_means_null_not_unset() -> None:
-    """YAML reads ``on_error: null`` as None; it still means "turn failures into nulls"."""
+    """YAML reads ``on_error: null`` as None: it means "turn failures into nulls", not unset."""
     data = minimal_config()
     data["transform"] = {"clean": {"type_conversions": {"a": {"to": "int", "on_error": None}}}}
     step = decoded(data).transform.steps[0]
     assert isinstance(step, CleanStep)
-    assert step.type_conversions["a"].effective_on_error == "null"
-    assert TypeConversion("int").effective_on_error == "fail"
-    assert TypeConversion("numeric").effective_on_error == "null"
+    assert step.type_conversions["a"].on_error == "null"
+    assert TypeConversion(to="int").on_error == "fail"
+    assert TypeConversion(to="numeric").on_error == "null"
 
 
 def test_fill_literals_keep_their_type_and_strategy_lookalikes_need_the_value_form() -> None:
@@ -344,10 +347,10 @@ def test_fill_literals_keep_their_type_and_strategy_lookalikes_need_the_value_fo
     step = decoded(data).transform.steps[0]
     assert isinstance(step, CleanStep)
     assert dict(step.null_handling) == {
-        "a": FillValue(0),
-        "b": FillValue(False),
-        "c": FillValue("n/a"),
-        "d": FillValue("drop"),
+        "a": FillValue(value=0),
+        "b": FillValue(value=False),
+        "c": FillValue(value="n/a"),
+        "d": FillValue(value="drop"),
     }
 
 
@@ -425,7 +428,8 @@ def test_environment_values_are_never_echoed_in_problems() -> None:
     data["load"]["mode"] = "${MODE}"
     problems = problems_of(data, {"PARTS": "top-secret-0", "MODE": "top-secret-1"})
     assert problems == [
-        "source.sql.partitions: expected an integer >= 1, got the value of ${PARTS} "
+        "source.sql.partitions: expected an integer between 1 and 1024, got the value of "
+        "${PARTS} "
         "(environment values are not shown)",
         "load.mode: expected one of append, overwrite, got the value of ${MODE} "
         "(environment values are not shown)",
@@ -490,10 +494,9 @@ def test_list_form_items_need_exactly_one_step() -> None:
     data = minimal_config()
     data["transform"] = [{"derive": {"a": "1"}, "filters": ["a > 0"]}, "clean"]
     assert problems_of(data) == [
-        "transform[0]: expected a mapping with exactly one step kind (clean, derive, filters, "
-        "categorize, aggregate, protect), got a mapping with keys derive, filters",
-        "transform[1]: expected a mapping with exactly one step kind (clean, derive, filters, "
-        "categorize, aggregate, protect), got 'clean'",
+        "transform[0]: expected exactly one transform step, got derive and filters",
+        "transform[1]: expected a mapping with exactly one transform step (clean, derive, "
+        "filters, categorize, aggregate, protect), got 'clean'",
     ]
 
 
@@ -514,7 +517,9 @@ def test_wrong_scalar_type_is_named_with_its_path() -> None:
     data = minimal_config()
     data["source"] = {"sql": {"uri": "sqlite:///x.db", "table": "t"}}
     data["source"]["sql"] |= {"partition_on": "id", "partitions": "four"}
-    assert problems_of(data) == ["source.sql.partitions: expected an integer >= 1, got 'four'"]
+    assert problems_of(data) == [
+        "source.sql.partitions: expected an integer between 1 and 1024, got 'four'"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -546,9 +551,9 @@ def test_wrong_scalar_type_is_named_with_its_path() -> None:
         (
             ("load", "path"),
             "../escape",
-            "load.path: expected a lake path (relative, "
-            "'/'-separated, no '..', no leading '/') outside the reserved folders _lakeflow/ and "
-            "raw/, got '../escape'",
+            "load.path: expected a lake path (relative, '/'-separated, no empty, '.' or '..' "
+            "parts, no leading '/', no backslash or control characters) outside the reserved "
+            "folders _lakeflow/ and raw/, got '../escape'",
         ),
         (("load", "path"), "/abs", None),
         (("load", "path"), "_lakeflow/runs", None),
@@ -683,7 +688,6 @@ def test_categorize_bins_are_checked() -> None:
         "transform.categorize.a.Any: expected min and/or max (use default: for a catch-all)",
         "transform.categorize.a.Bad.max: must be >= min (10), got 1",
         "transform.categorize.a.Typo.minn: unknown key; did you mean 'min'?",
-        "transform.categorize.a.Typo: expected min and/or max (use default: for a catch-all)",
         "transform.categorize.b.bins.X: expected a range {min, max} or a list of values, got 'x'",
         "transform.categorize.b.defualt: unknown key; did you mean 'default'?",
         "transform.categorize.c: expected a mapping of label to {min, max} or [values], got a list",
@@ -729,8 +733,8 @@ def test_validate_options_are_checked() -> None:
         "validate.references.a: expected either values or dataset, not both",
         "validate.references.b: expected {values: [...]} or {dataset: PATH, key: COLUMN}, got "
         "a mapping",
-        "validate.rules[1].severity: expected one of error, warning, got 'warn'; did you mean "
-        "'warning'?",
+        "validate.rules[1].severity: expected one of error, warning, info, got 'warn'; did you "
+        "mean 'warning'?",
         "validate.pandera: expected an import path like 'package.module:Model', got "
         "'models.UserModel'",
         "validate.max_invalid_fraction: expected a number between 0 and 1, got -0.1",
@@ -951,13 +955,14 @@ def test_hash_changes_with_what_the_pipeline_does() -> None:
     assert decoded(swapped, FULL_ENV).config_sha256 != base
 
 
-def test_replace_keeps_the_hash_unless_cleared() -> None:
-    """dataclasses.replace keeps config_sha256 (path resolution); passing "" recomputes it."""
+def test_model_copy_keeps_the_hash_and_validation_recomputes_it() -> None:
+    """model_copy keeps config_sha256 (path resolution); validating other content changes it."""
     config = decoded(minimal_config())
-    lake = dataclasses.replace(config.lake, url="local:///abs/lake")
-    kept = dataclasses.replace(config, lake=lake)
+    lake = config.lake.model_copy(update={"url": "local:///abs/lake"})
+    kept = config.model_copy(update={"lake": lake})
     assert kept.config_sha256 == config.config_sha256
-    assert dataclasses.replace(kept, config_sha256="").config_sha256 != config.config_sha256
+    moved = with_value(minimal_config(), ("lake", "url"), "local:///abs/lake")
+    assert decoded(moved).config_sha256 != config.config_sha256
 
 
 # -- merging builder problems ----------------------------------------------------------------
@@ -1001,34 +1006,130 @@ def test_key_paths_quote_unusual_keys() -> None:
 # -- the contract with the stage builders and the validation decoder -----------------------------
 
 
-def test_decoder_closed_sets_match_the_builders() -> None:
-    """The values the decoder accepts are exactly the ones the builders and checks accept."""
-    from typing import get_args, get_type_hints
-
-    from lakeflow.core import config as cfg
-    from lakeflow.core import transform
-    from lakeflow.core.validate import checks
-
-    def members(cls: type, name: str) -> set[object]:
-        return {a for a in get_args(get_type_hints(cls)[name]) if a is not type(None)}
-
-    assert set(get_args(cfg.NullStrategy)) == set(transform.NULL_STRATEGIES)
-    assert set(get_args(cfg.TargetType)) == set(transform.CONVERSION_TARGETS)
-    assert set(get_args(cfg.StringOp)) == set(transform.STRING_OPERATIONS)
-    assert set(get_args(cfg.AggregationName)) == set(transform.AGGREGATIONS)
-    assert set(get_args(cfg.ColumnType)) == set(checks.TYPE_NAMES)
-    assert set(get_args(get_type_hints(cfg.Dedupe)["keep"])) == set(transform.DEDUPE_KEEP)
-    assert set(get_args(members(cfg.TypeConversion, "on_error").pop())) == set(transform.ON_ERROR)
-    assert set(get_args(get_args(get_type_hints(ProtectStep)["columns"])[1])) == set(
-        transform.PROTECT_ACTIONS
-    )
-    assert set(get_args(get_type_hints(cfg.RuleCheck)["severity"])) == set(checks.SEVERITIES)
-
-
-def test_builder_options_build_every_step_and_check_without_problems() -> None:
-    """Each decoded step and the validate block, as builder options, build cleanly."""
+def test_every_decoded_step_and_check_builds_without_problems() -> None:
+    """Each decoded step and the validate block, given to their builders as is, build cleanly."""
     from lakeflow.core.build import build_checks, build_transform
 
     config = decoded(full_config(), FULL_ENV)
     assert build_transform(config.transform).unwrap().problems == ()
     assert isinstance(build_checks(config.validate), Success)
+
+
+# -- what users hit (issues 8 and 10) ---------------------------------------------------------
+
+CONTROL = st.sampled_from([chr(c) for c in (*range(0x20), 0x7F, 0x85, 0x2028)])
+
+
+@given(
+    before=st.sampled_from(["", "data/", "a/b"]),
+    control=CONTROL,
+    after=st.sampled_from(["x", "users"]),
+)
+def test_control_characters_in_lake_paths_are_config_errors(
+    before: str, control: str, after: str
+) -> None:
+    """A control character anywhere in a lake path is refused at config time, naming the key."""
+    path = before + control + after
+    data = minimal_config()
+    data["load"]["path"] = path
+    data["source"] = {"lake": {"path": path}}
+    data["validate"] = {"references": {"c": {"dataset": path, "key": "k"}}}
+    problems = problems_of(data)
+    assert [p.split(":")[0] for p in problems] == [  # document order
+        "source.lake.path",
+        "load.path",
+        "validate.references.c.dataset",
+    ]
+    assert all(repr(path) in p for p in problems)
+
+
+@pytest.mark.parametrize("path", ["/abs", "a/../b", "a//b", "a/", ".", "a\\b", "s3://x"])
+def test_other_invalid_lake_path_forms_are_config_errors(path: str) -> None:
+    """Leading '/', '..', empty parts, backslashes and URLs are not paths inside the lake."""
+    data = with_value(minimal_config(), ("source",), {"lake": {"path": path}})
+    assert [p.split(":")[0] for p in problems_of(data)] == ["source.lake.path"]
+
+
+@pytest.mark.parametrize(
+    ("partitions", "ok"), [(1, True), (1024, True), (0, False), (1025, False), (10**12, False)]
+)
+def test_partitions_are_bounded(partitions: int, ok: bool) -> None:
+    """`partitions` accepts 1..1024, so a huge count is a config error, not minutes of planning."""
+    data = minimal_config()
+    data["source"] = {"sql": {"uri": "sqlite:///x.db", "table": "t", "partition_on": "id"}}
+    data["source"]["sql"]["partitions"] = partitions
+    result = parse_config(data)
+    assert isinstance(result, Success) == ok
+    if not ok:
+        assert problems_of(data) == [
+            f"source.sql.partitions: expected an integer between 1 and 1024, got {partitions}"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("pipeline",), "users\n"),
+        (("lake", "repository"), "etl-pipeline\n"),
+        (("lake", "default_branch"), "main\n"),
+        (("source",), {"sql": {"uri": "sqlite:///x.db", "table": "users\n"}}),
+        (("load", "database"), {"uri": "sqlite:///x.db", "table": "out\n"}),
+    ],
+)
+def test_identifiers_are_matched_in_full(path: tuple[str, ...], value: object) -> None:
+    """A name with a trailing newline is refused (no `$`-before-newline acceptance)."""
+    problems = problems_of(with_value(minimal_config(), path, value))
+    assert len(problems) == 1
+    assert "\\n" in problems[0]
+
+
+def test_composite_unique_keys_in_yaml() -> None:
+    """`unique: [id, [year, month, day, flight]]` declares a single and a composite key."""
+    data = minimal_config()
+    data["validate"] = {"unique": ["id", ["year", "month", "day", "flight"], ["email"]]}
+    config = decoded(data)
+    assert config.validate is not None
+    assert config.validate.unique == ("id", ("year", "month", "day", "flight"), "email")
+    data["validate"] = {"unique": ["id", []]}
+    assert problems_of(data) == [
+        "validate.unique[1]: expected a non-empty list of column names, got []"
+    ]
+
+
+def test_rules_take_a_null_policy_and_an_info_severity() -> None:
+    """Rules default to `nulls: pass` and `severity: error`; `fail` and `info` are accepted."""
+    data = minimal_config()
+    data["validate"] = {
+        "rules": [
+            {"name": "a", "condition": "x > 0"},
+            {"name": "b", "condition": "x > 0", "nulls": "fail", "severity": "info"},
+        ]
+    }
+    rules = decoded(data).validate.rules  # type: ignore[union-attr]
+    assert [(r.nulls, r.severity) for r in rules] == [("pass", "error"), ("fail", "info")]
+    data["validate"]["rules"][1]["nulls"] = "drop"
+    assert problems_of(data) == ["validate.rules[1].nulls: expected one of pass, fail, got 'drop'"]
+
+
+def test_sql_that_does_not_parse_is_a_config_problem_at_its_key() -> None:
+    """A derive expression, filter or rule condition that does not parse is named precisely."""
+    data = minimal_config()
+    data["transform"] = [{"derive": {"a": "x +* 2"}}, {"filters": ["ok > 1", "b >"]}]
+    data["validate"] = {"rules": [{"name": "r", "condition": "(("}]}
+    assert [p.split(":")[0] for p in problems_of(data)] == [
+        "transform[0].derive.a",
+        "transform[1].filters[1]",
+        "validate.rules[0].condition",
+    ]
+
+
+def test_keys_yaml_did_not_read_as_text_are_explained_where_they_are() -> None:
+    """A boolean or empty key in a section is reported at that section, saying what to do."""
+    data = minimal_config()
+    data["lake"][True] = 1
+    data["load"][""] = 2
+    assert problems_of(data) == [
+        "lake: key true is not a string (YAML reads yes/no/on/off/true/false as booleans: "
+        "quote it)",
+        "load: empty key",
+    ]

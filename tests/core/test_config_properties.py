@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from lakeflow.core.config import interpolate, key_path, parse_config
+from tests.core.config_strategies import pipeline_configs
 from tests.core.test_config import FULL_ENV, full_config
 
 # Every mapping of the full config whose keys are fixed by the schema (not column names or
@@ -237,3 +238,102 @@ def test_no_secret_appears_in_any_error_message(secrets: dict[str, str], where: 
     note(message)
     for secret in forms(secrets):
         assert secret not in message
+
+
+# -- whole configs -------------------------------------------------------------------------------
+
+
+@given(data=pipeline_configs())
+def test_valid_configs_round_trip_through_to_dict(data: dict[str, Any]) -> None:
+    """Any valid config validates back from its to_dict() to an equal config with the same hash."""
+    result = parse_config(data)
+    assert isinstance(result, Success), result.failure().message
+    config = result.unwrap()
+    again = parse_config(json.loads(json.dumps(config.to_dict())))
+    assert isinstance(again, Success), again.failure().message
+    assert again.unwrap() == config
+    assert again.unwrap().config_sha256 == config.config_sha256
+
+
+# Independent mistakes, each in its own key: every one must be reported, at its own path.
+MISTAKES: tuple[tuple[tuple[str, ...], object], ...] = (
+    (("pipeline",), "bad name!"),
+    (("lake", "repository"), "X"),
+    (("lake", "zz_extra"), 1),
+    (("load", "mode"), "apend"),
+    (("load", "path"), "out/\x1bdata"),
+    (("run", "max_retries"), -1),
+    (("run", "batch_size"), "1000"),
+    (("monitoring", "sla", "min_success_rate"), 1.5),
+)
+
+
+def preorder(data: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key path of ``data`` in the order a reader meets it."""
+    out = [path]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.extend(preorder(value, (*path, key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            out.extend(preorder(value, (*path, index)))
+    return out
+
+
+@given(
+    data=pipeline_configs(),
+    chosen=st.lists(st.sampled_from(MISTAKES), min_size=1, max_size=len(MISTAKES), unique=True),
+    huge_partitions=st.booleans(),
+)
+def test_every_problem_is_reported_at_once_in_document_order(
+    data: dict[str, Any],
+    chosen: list[tuple[tuple[str, ...], object]],
+    huge_partitions: bool,
+) -> None:
+    """Mistakes in many places come back together: each once, at its path, in document order."""
+    mistakes = list(chosen)
+    if huge_partitions and "sql" in data["source"]:
+        mistakes.append((("source", "sql", "partitions"), 10**12))
+        data["source"]["sql"]["partition_on"] = "id"
+    for path, value in mistakes:
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    result = parse_config(data)
+    assert isinstance(result, Failure)
+    note(result.failure().message)
+    found = [p.path for p in result.failure().problems]
+    order = {p: i for i, p in enumerate(preorder(data))}
+    expected = sorted((path for path, _ in mistakes), key=lambda p: order[p])
+    assert found == [key_path(p) for p in expected]
+
+
+junk = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.lists(st.integers() | st.text(max_size=3), max_size=3)
+    | st.dictionaries(st.text(max_size=4) | st.booleans(), st.integers(), max_size=2)
+)
+
+
+@given(data=pipeline_configs(), where=st.integers(0, 10**6), value=junk)
+def test_any_value_anywhere_gets_worded_problems_never_an_exception(
+    data: dict[str, Any], where: int, value: object
+) -> None:
+    """Replacing any node with any value yields a config or worded problems, never a crash."""
+    paths = [p for p in preorder(data) if p]
+    path = paths[where % len(paths)]
+    node: Any = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    result = parse_config(data)
+    if isinstance(result, Failure):
+        for problem in result.failure().problems:
+            assert problem.message
+            assert "Input should" not in problem.message  # never pydantic's own wording
+            assert not problem.message.startswith("invalid value"), problem

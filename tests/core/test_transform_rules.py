@@ -202,6 +202,7 @@ def range_bins(draw: st.DrawFn) -> dict[str, dict[str, float]]:
         low, high = draw(bounds), draw(bounds)
         if low is not None and high is not None and low > high:
             low, high = high, low
+        low = -math.inf if low is None and high is None else low  # a catch-all needs a bound
         bins[f"L{i}"] = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
     return bins
 
@@ -211,7 +212,11 @@ def range_bins(draw: st.DrawFn) -> dict[str, dict[str, float]]:
     bins=range_bins(),
     default=st.sampled_from(["Other", None]),
 )
-@example(values=[math.nan, math.inf, -math.inf, None, -0.0], bins={"all": {}}, default="Other")
+@example(
+    values=[math.nan, math.inf, -math.inf, None, -0.0],
+    bins={"all": {"min": -math.inf}},
+    default="Other",
+)
 @example(values=[], bins={"x": {"min": 0.0}}, default="Other")
 def test_categorize_labels_by_the_first_matching_bin(
     values: list[float | None], bins: dict[str, dict[str, float]], default: str | None

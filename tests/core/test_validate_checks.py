@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from lakeflow.core.config import key_path
 from lakeflow.core.errors import ConfigError
 from lakeflow.core.validate import (
     Checks,
@@ -83,20 +84,19 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
         }
     )
     paths = [path for path, _ in problems]
-    assert paths == [
-        "validate.completness",
-        "validate.schema.properties.age.maxmum",
+    assert paths == [  # in the order they are written
         "validate.schema.properties.age.type",
         "validate.schema.properties.age.minimum",
-        "validate.schema.required",
-        "validate.unique[0]",
-        "validate.references.c",
-        "validate.enforce",
+        "validate.schema.properties.age.maxmum",
         "validate.schema.properties.email.pattern",
-        "validate.rules[0].severity",
+        "validate.schema.required",
+        "validate.completness",
+        "validate.unique[0][1]",
+        "validate.references.c",
         "validate.rules[0].condition",
-        "validate.rules[2].name",
+        "validate.rules[0].severity",
         "validate.max_invalid_fraction",
+        "validate.enforce",
     ]
     messages = dict(problems)
     assert "did you mean 'completeness'" in messages["validate.completness"]
@@ -105,7 +105,7 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
 
 
 def test_semantic_problems_are_reported_too() -> None:
-    """Bad regexes, SQL, duplicate names and out-of-range numbers are reported together."""
+    """Bad regexes, SQL and out-of-range numbers are reported together; then duplicate names."""
     problems = _problems(
         {
             "schema": {"properties": {"email": {"pattern": "(("}}},
@@ -122,10 +122,13 @@ def test_semantic_problems_are_reported_too() -> None:
         "validate.schema.properties.email.pattern",
         "validate.completeness.threshold",
         "validate.rules[0].condition",
-        "validate.rules[1].name",
         "validate.max_invalid_fraction",
     ]
     assert "unclosed group" in dict(problems)["validate.schema.properties.email.pattern"]
+    duplicate = _problems(
+        {"rules": [{"name": "r", "condition": "a"}, {"name": "r", "condition": "b"}]}
+    )
+    assert duplicate == [("validate.rules[1].name", "duplicate rule name 'r' (also rules[0])")]
 
 
 def test_lake_references_pandera_paths_and_quality_decode_unresolved() -> None:
@@ -172,7 +175,7 @@ def test_empty_block_means_no_checks() -> None:
 def test_any_unknown_top_level_key_is_reported_with_its_path(key: str) -> None:
     """Whatever the unknown key, the problem names it and the rest still decodes."""
     problems = _problems({**DESIGN_BLOCK, key: 1})
-    assert [path for path, _ in problems] == [f"validate.{key}"]
+    assert [path for path, _ in problems] == [key_path(("validate", key))]
 
 
 @given(fraction=st.floats(allow_nan=True, allow_infinity=True))

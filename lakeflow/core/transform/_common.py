@@ -21,7 +21,6 @@ from lakeflow.core.errors import (
 from lakeflow.core.sql import describe_expr
 
 __all__ = [
-    "as_names",
     "dtype_kind",
     "invalid",
     "is_missing",
@@ -53,15 +52,6 @@ def invalid(
             rest = tuple(a for a in allowed_t if a != close[0])
             allowed_t = (f"{close[0]} (did you mean this?)", *rest)
     return InvalidOption(stage, option, literal_text(value), allowed_t)
-
-
-def as_names(value: object) -> tuple[str, ...] | None:
-    """Pure. A column name or a sequence of them as a tuple; ``None`` when it is neither."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return None
 
 
 def ordered_unique(names: Iterable[str]) -> tuple[str, ...]:

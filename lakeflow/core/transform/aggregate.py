@@ -7,15 +7,14 @@ is sorted by the group keys (nulls last), so it is deterministic whatever the in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, get_args
 
 import polars as pl
 from returns.result import Failure, Success
 
-from lakeflow.core.errors import StageError
+from lakeflow.core.config import AggregateStep, AggregationName, typed_options
 from lakeflow.core.stage import Stage, StageResult
 from lakeflow.core.transform._common import (
-    as_names,
     dtype_kind,
     invalid,
     median,
@@ -26,7 +25,7 @@ from lakeflow.core.transform._common import (
 __all__ = ["AGGREGATIONS", "aggregate"]
 
 _STAGE: Final = "aggregate"
-AGGREGATIONS: Final = ("mean", "median", "count", "sum", "min", "max", "std", "n_unique")
+AGGREGATIONS: Final[tuple[str, ...]] = get_args(AggregationName)
 
 _ALLOWED_FOR: Final[Mapping[str, tuple[str, ...]]] = {
     "int": AGGREGATIONS,
@@ -68,15 +67,18 @@ def _aggregation(column: str, dtype: pl.DataType, operation: str) -> pl.Expr:
 
 
 def aggregate(
-    group_by: str | Sequence[str] = (),
+    group_by: str | Sequence[str] | AggregateStep = (),
     aggregations: Mapping[str, object] | None = None,
 ) -> Stage:
     """Pure. A stage that groups rows and aggregates columns into ``<column>_<aggregation>``.
 
     Args:
-        group_by: Key column(s). Null keys form their own group (SQL ``GROUP BY``; pandas drops
+        group_by: Key column(s), or the typed options (an
+            :class:`~lakeflow.core.config.AggregateStep`, as a config's ``aggregate:`` step
+            validates into). Null keys form their own group (SQL ``GROUP BY``; pandas drops
             them by default). With no keys the whole input is one group: one output row.
-        aggregations: ``{column: [mean|median|count|sum|min|max|std|n_unique, ...]}``.
+        aggregations: ``{column: [mean|median|count|sum|min|max|std|n_unique, ...]}``
+            (validated by the same model).
 
     Semantics (pandas' defaults, missing values skipped): ``count`` counts non-missing values;
     ``std`` is the sample standard deviation (ddof=1; null for a single value); ``n_unique``
@@ -91,50 +93,16 @@ def aggregate(
         >>> stage(frame).unwrap().collect().rows()
         [('a', 0, None), ('b', 2, 2.0)]
     """
-    problems: list[StageError] = []
-    keys = as_names(group_by) if group_by is not None else ()
-    if keys is None:
-        problems.append(
-            invalid(_STAGE, "group_by", group_by, ("a column name or a list of them",), hint=False)
-        )
-        keys = ()
-    wanted: list[tuple[str, str]] = []
-    if not isinstance(aggregations, Mapping) or not aggregations:
-        problems.append(
-            invalid(
-                _STAGE,
-                "aggregations",
-                aggregations,
-                ("a non-empty mapping of column to a list of aggregations",),
-                hint=False,
-            )
-        )
-    else:
-        for column, operations in aggregations.items():
-            ops = as_names(operations)
-            if not isinstance(column, str) or ops is None or not ops:
-                problems.append(
-                    invalid(
-                        _STAGE,
-                        f"aggregations.{column}",
-                        operations,
-                        ("a non-empty list of aggregations",),
-                        hint=False,
-                    )
-                )
-                continue
-            for op in ops:
-                if op in AGGREGATIONS:
-                    wanted.append((column, op))
-                else:
-                    problems.append(invalid(_STAGE, f"aggregations.{column}", op, AGGREGATIONS))
-    names = [*keys, *(f"{c}_{op}" for c, op in wanted)]
-    problems.extend(
-        invalid(_STAGE, "output column", n, ("unique output names",), hint=False)
-        for n in ordered_unique(n for i, n in enumerate(names) if n in names[:i])
-    )
-    if problems:
-        return Stage.failing(_STAGE, *problems)
+    given: object = group_by
+    if not isinstance(given, AggregateStep):
+        keys = [group_by] if isinstance(group_by, str) else group_by
+        given = {"group_by": keys, "aggregations": aggregations}
+    validated = typed_options(AggregateStep, given, _STAGE)
+    if isinstance(validated, Failure):
+        return Stage.failing(_STAGE, *validated.failure())
+    step = validated.unwrap()
+    keys = step.group_by
+    wanted = [(column, op) for column, ops in step.aggregations.items() for op in ops]
 
     def run(frame: pl.LazyFrame) -> StageResult:
         schema = frame.collect_schema()

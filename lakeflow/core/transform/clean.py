@@ -16,24 +16,30 @@ missing, exactly like null. Infinite values are values, not missing.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, get_args
 
 import polars as pl
 from returns.result import Failure, Result, Success
 
+from lakeflow.core.config import (
+    CleanStep,
+    Dedupe,
+    DedupeKeep,
+    NullStrategy,
+    OnError,
+    StringOp,
+    TargetType,
+    typed_options,
+)
 from lakeflow.core.errors import ConversionFailed, InvalidOption, StageError, raise_in_plan
 from lakeflow.core.stage import Stage, StageResult
 from lakeflow.core.transform._common import (
-    as_names,
     dtype_kind,
     invalid,
     median,
     not_missing,
-    ordered_unique,
     without_nan,
 )
 
@@ -51,11 +57,11 @@ __all__ = [
 ]
 
 STAGE: Final = "clean"
-NULL_STRATEGIES: Final = ("drop", "fill_zero", "fill_mean", "fill_median", "fill_forward")
-CONVERSION_TARGETS: Final = ("int", "float", "str", "bool", "datetime", "date", "numeric")
-STRING_OPERATIONS: Final = ("strip", "lower", "upper", "title", "remove_special_chars")
-DEDUPE_KEEP: Final = ("first", "last", "latest")
-ON_ERROR: Final = ("fail", "null")
+NULL_STRATEGIES: Final[tuple[str, ...]] = get_args(NullStrategy)
+CONVERSION_TARGETS: Final[tuple[str, ...]] = get_args(TargetType)
+STRING_OPERATIONS: Final[tuple[str, ...]] = get_args(StringOp)
+DEDUPE_KEEP: Final[tuple[str, ...]] = get_args(DedupeKeep)
+ON_ERROR: Final[tuple[str, ...]] = get_args(OnError)
 ISO_DATETIME_FORMATS: Final = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
@@ -76,7 +82,6 @@ _FALSE_WORDS: Final = ("false", "0", "no", "f", "n")
 # Python's (and so pandas') [^\w\s] with \w as letters, numbers and underscore; combining marks
 # are kept too, so decomposed accents (e + U+0301) survive where Python's re would drop them.
 _SPECIAL_CHARS: Final = r"[^\p{L}\p{N}\p{M}_\s]"
-_LITERAL_FORM: Final = "{value: <literal>} for a literal that looks like a strategy"
 _MAX_SAMPLES: Final = 5
 
 _TARGET_DTYPES: Final[Mapping[str, pl.DataType]] = {
@@ -139,214 +144,30 @@ class _StringRule:
 
 
 # ---------------------------------------------------------------------------------------------
-# Option parsing (build time: every problem is collected)
+# The validated options, as the steps use them
 
 
-def _parse_dedupe(value: object, problems: list[StageError]) -> _Dedupe | None:
-    if value is None or value is False:
-        return None
-    if value is True:
-        return _Dedupe(None, "first", None)
-    if not isinstance(value, Mapping):
-        problems.append(
-            invalid(
-                STAGE,
-                "remove_duplicates",
-                value,
-                ("true", "false", "{keys: [...], keep: first|last|latest, order_by: column}"),
-                hint=False,
-            )
-        )
-        return None
-    unknown = [k for k in value if k not in ("keys", "keep", "order_by")]
-    problems.extend(
-        invalid(STAGE, "remove_duplicates key", k, ("keys", "keep", "order_by")) for k in unknown
+def _rules(
+    step: CleanStep,
+) -> tuple[_Dedupe | None, tuple[_NullRule, ...], tuple[_Conversion, ...], tuple[_StringRule, ...]]:
+    dedupe: _Dedupe | None = None
+    if step.remove_duplicates is True:
+        dedupe = _Dedupe(None, "first", None)
+    elif isinstance(step.remove_duplicates, Dedupe):
+        keys = step.remove_duplicates.keys or None
+        dedupe = _Dedupe(keys, step.remove_duplicates.keep, step.remove_duplicates.order_by)
+    nulls = tuple(
+        _NullRule(column, handling, None)
+        if isinstance(handling, str)
+        else _NullRule(column, None, handling.value)
+        for column, handling in step.null_handling.items()
     )
-    keys: tuple[str, ...] | None = None
-    if "keys" in value:
-        keys = as_names(value["keys"])
-        if not keys:
-            problems.append(
-                invalid(
-                    STAGE,
-                    "remove_duplicates.keys",
-                    value["keys"],
-                    ("a column name or a non-empty list of column names",),
-                    hint=False,
-                )
-            )
-            keys = None
-    keep = value.get("keep", "first")
-    if keep not in DEDUPE_KEEP:
-        problems.append(invalid(STAGE, "remove_duplicates.keep", keep, DEDUPE_KEEP))
-        keep = "first"
-    order_by = value.get("order_by")
-    if keep == "latest" and not isinstance(order_by, str):
-        problems.append(
-            invalid(
-                STAGE,
-                "remove_duplicates.order_by",
-                "(missing)" if order_by is None else order_by,
-                ("a column name: keep: latest keeps the row with the greatest order_by",),
-                hint=False,
-            )
-        )
-        order_by = None
-    elif keep != "latest" and order_by is not None:
-        problems.append(
-            invalid(
-                STAGE,
-                "remove_duplicates.order_by",
-                order_by,
-                ("only with keep: latest (first and last follow the input order)",),
-                hint=False,
-            )
-        )
-        order_by = None
-    return _Dedupe(keys, str(keep), order_by if isinstance(order_by, str) else None)
-
-
-def _looks_like_strategy(text: str) -> bool:
-    folded = text.strip().lower().replace("-", "_").replace(" ", "_")
-    if folded in NULL_STRATEGIES or folded.startswith("fill_"):
-        return True
-    return any(_similar(folded, s) for s in NULL_STRATEGIES)
-
-
-def _similar(a: str, b: str) -> bool:
-    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
-
-
-def _is_literal(value: object) -> bool:
-    if isinstance(value, float):
-        return not math.isnan(value)
-    return isinstance(value, str | int | dt.date | dt.time | dt.timedelta)
-
-
-def _parse_nulls(value: object, problems: list[StageError]) -> tuple[_NullRule, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, Mapping):
-        problems.append(
-            invalid(STAGE, "null_handling", value, ("a mapping of column to strategy",), hint=False)
-        )
-        return ()
-    allowed = (*NULL_STRATEGIES, "a literal value", _LITERAL_FORM)
-    rules: list[_NullRule] = []
-    for column, strategy in value.items():
-        option = f"null_handling.{column}"
-        if not isinstance(column, str):
-            problems.append(invalid(STAGE, "null_handling", column, ("a column name",)))
-        elif isinstance(strategy, str) and strategy in NULL_STRATEGIES:
-            rules.append(_NullRule(column, strategy))
-        elif isinstance(strategy, Mapping):
-            if set(strategy) == {"value"} and _is_literal(strategy["value"]):
-                rules.append(_NullRule(column, None, strategy["value"]))
-            else:
-                problems.append(invalid(STAGE, option, strategy, allowed, hint=False))
-        elif isinstance(strategy, str) and _looks_like_strategy(strategy):
-            problems.append(invalid(STAGE, option, strategy, allowed))
-        elif _is_literal(strategy):
-            rules.append(_NullRule(column, None, strategy))
-        else:
-            problems.append(invalid(STAGE, option, strategy, allowed, hint=False))
-    return tuple(rules)
-
-
-def _parse_conversions(value: object, problems: list[StageError]) -> tuple[_Conversion, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, Mapping):
-        problems.append(
-            invalid(STAGE, "type_conversions", value, ("a mapping of column to type",), hint=False)
-        )
-        return ()
-    conversions: list[_Conversion] = []
-    for column, spec in value.items():
-        option = f"type_conversions.{column}"
-        if not isinstance(column, str):
-            problems.append(invalid(STAGE, "type_conversions", column, ("a column name",)))
-            continue
-        plain = isinstance(spec, str)
-        spec_map = {"to": spec} if isinstance(spec, str) else spec
-        if not isinstance(spec_map, Mapping):
-            problems.append(
-                invalid(
-                    STAGE,
-                    option,
-                    spec,
-                    (*CONVERSION_TARGETS, "{to: <type>, format: <strftime>, on_error: fail|null}"),
-                    hint=False,
-                )
-            )
-            continue
-        ok = True
-        for key in spec_map:
-            if key not in ("to", "format", "on_error"):
-                problems.append(invalid(STAGE, f"{option} key", key, ("to", "format", "on_error")))
-                ok = False
-        target = spec_map.get("to")
-        if target not in CONVERSION_TARGETS:
-            where = option if plain else f"{option}.to"
-            problems.append(
-                invalid(STAGE, where, "(missing)", CONVERSION_TARGETS, hint=False)
-                if target is None
-                else invalid(STAGE, where, target, CONVERSION_TARGETS)
-            )
-            ok = False
-        fmt = spec_map.get("format")
-        if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
-            problems.append(
-                invalid(STAGE, f"{option}.format", fmt, ("a strftime format such as %Y-%m-%d",))
-            )
-            ok = False
-        elif fmt is not None and target not in ("datetime", "date"):
-            problems.append(
-                invalid(STAGE, f"{option}.format", fmt, ("only with to: datetime or date",))
-            )
-            ok = False
-        # YAML `on_error: null` arrives as None and means "null".
-        on_error = spec_map.get("on_error", "null" if target == "numeric" else "fail")
-        on_error = "null" if on_error is None else on_error
-        if on_error not in ON_ERROR:
-            problems.append(invalid(STAGE, f"{option}.on_error", on_error, ON_ERROR))
-            ok = False
-        if ok:
-            conversions.append(_Conversion(column, str(target), fmt, str(on_error)))
-    return tuple(conversions)
-
-
-def _parse_strings(value: object, problems: list[StageError]) -> tuple[_StringRule, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, Mapping):
-        problems.append(
-            invalid(
-                STAGE,
-                "string_cleaning",
-                value,
-                ("a mapping of column to a list of operations",),
-                hint=False,
-            )
-        )
-        return ()
-    rules: list[_StringRule] = []
-    for column, operations in value.items():
-        option = f"string_cleaning.{column}"
-        if not isinstance(column, str):
-            problems.append(invalid(STAGE, "string_cleaning", column, ("a column name",)))
-            continue
-        ops = as_names(operations)
-        if ops is None:
-            problems.append(
-                invalid(STAGE, option, operations, ("a list of operations",), hint=False)
-            )
-            continue
-        bad = [op for op in ops if op not in STRING_OPERATIONS]
-        problems.extend(invalid(STAGE, option, op, STRING_OPERATIONS) for op in bad)
-        if not bad:
-            rules.append(_StringRule(column, ops))
-    return tuple(rules)
+    conversions = tuple(
+        _Conversion(column, c.to, c.format, c.on_error)
+        for column, c in step.type_conversions.items()
+    )
+    strings = tuple(_StringRule(column, ops) for column, ops in step.string_cleaning.items())
+    return dedupe, nulls, conversions, strings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -733,7 +554,10 @@ def _clean_strings(
 
 
 def clean(
-    remove_duplicates: bool | Mapping[str, object] = False,
+    options: CleanStep | None = None,
+    /,
+    *,
+    remove_duplicates: bool | Mapping[str, object] | Dedupe = False,
     null_handling: Mapping[str, object] | None = None,
     type_conversions: Mapping[str, object] | None = None,
     string_cleaning: Mapping[str, object] | None = None,
@@ -749,6 +573,9 @@ def clean(
     fail with :class:`InvalidOption` when the stage is applied, before any data is read.
 
     Args:
+        options: The typed options (a :class:`~lakeflow.core.config.CleanStep`, as a config's
+            ``clean:`` step validates into). Or give the keyword arguments below as plain
+            values: the same model validates them, and a problem makes a failing stage.
         remove_duplicates: ``True`` removes whole-row duplicates, keeping the first occurrence
             (NaN equals NaN, null equals null, like pandas). ``{keys: [...], keep: ...}`` keeps
             one row per key: ``first`` / ``last`` by input order, or ``latest``, the row with
@@ -797,21 +624,23 @@ def clean(
         >>> stage(frame).unwrap().collect().rows()
         [(30, 'active'), (0, 'active')]
     """
-    problems: list[StageError] = []
-    dedupe = _parse_dedupe(remove_duplicates, problems)
-    nulls = _parse_nulls(null_handling, problems)
-    conversions = _parse_conversions(type_conversions, problems)
-    strings = _parse_strings(string_cleaning, problems)
-    if problems:
-        return Stage.failing(STAGE, *problems)
-
-    required: list[str] = []
-    if dedupe is not None:
-        required.extend(dedupe.keys or ())
-        required.extend([dedupe.order_by] if dedupe.order_by else [])
-    required.extend(r.column for r in nulls)
-    required.extend(c.column for c in conversions)
-    required.extend(r.column for r in strings)
+    given = {
+        key: value
+        for key, value in (
+            ("remove_duplicates", remove_duplicates),
+            ("null_handling", null_handling),
+            ("type_conversions", type_conversions),
+            ("string_cleaning", string_cleaning),
+        )
+        if value is not None and value is not False
+    }
+    if options is None and not given:
+        return Stage(STAGE, Success)
+    validated = typed_options(CleanStep, options if options is not None else given, STAGE)
+    if isinstance(validated, Failure):
+        return Stage.failing(STAGE, *validated.failure())
+    step = validated.unwrap()
+    dedupe, nulls, conversions, strings = _rules(step)
 
     def run(frame: pl.LazyFrame) -> StageResult:
         out: Result[pl.LazyFrame, StageError] = Success(frame)
@@ -825,4 +654,4 @@ def clean(
             out = out.bind(lambda f: _clean_strings(f, f.collect_schema(), strings))
         return out
 
-    return Stage(STAGE, run, requires=ordered_unique(required))
+    return Stage(STAGE, run, requires=step.required_columns())

@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Final, get_args
 
 import polars as pl
-from returns.result import Success
+from returns.result import Failure, Success
 
-from lakeflow.core.errors import StageError
+from lakeflow.core.config import ProtectAction, ProtectStep, typed_options
 from lakeflow.core.secrets import Secret
 from lakeflow.core.stage import Stage, StageResult
-from lakeflow.core.transform._common import invalid
 
 __all__ = ["PROTECT_ACTIONS", "protect"]
 
 _STAGE: Final = "protect"
-PROTECT_ACTIONS: Final = ("hash", "mask", "drop")
+PROTECT_ACTIONS: Final[tuple[str, ...]] = get_args(ProtectAction)
 _MASK: Final = "*"
 
 
@@ -66,14 +65,16 @@ def _mask(column: pl.Expr, keep_last: int) -> pl.Expr:
 
 
 def protect(
-    columns: Mapping[str, object],
+    columns: Mapping[str, object] | ProtectStep,
     salt: str | Secret | None = None,
     keep_last: int = 4,
 ) -> Stage:
     """Pure. A stage that hashes, masks or drops sensitive columns.
 
     Args:
-        columns: ``{column: hash|mask|drop}``.
+        columns: ``{column: hash|mask|drop}``, or the typed options (a
+            :class:`~lakeflow.core.config.ProtectStep`, as a config's ``protect:`` step
+            validates into; the two arguments below are then ignored).
         salt: The secret salt for ``hash`` (a ``str`` or :class:`~lakeflow.core.secrets.Secret`;
             required and non-empty when any column is hashed). Read it from the environment or
             a secret store; never commit it.
@@ -90,51 +91,16 @@ def protect(
         >>> out["card"][0], len(out["email"][0]), out.columns
         ('************1111', 64, ['card', 'email'])
     """
-    problems: list[StageError] = []
-    actions: dict[str, str] = {}
-    # Config values arrive untyped: check them at run time whatever the annotations say.
     given: object = columns
-    given_salt: object = salt
-    given_keep: object = keep_last
-    if not isinstance(given, Mapping) or not given:
-        problems.append(
-            invalid(
-                _STAGE, "columns", columns, ("a mapping of column to hash|mask|drop",), hint=False
-            )
-        )
-    else:
-        for column, action in given.items():
-            if not isinstance(column, str):
-                problems.append(invalid(_STAGE, "column", column, ("a column name",), hint=False))
-            elif action not in PROTECT_ACTIONS:
-                problems.append(invalid(_STAGE, f"columns.{column}", action, PROTECT_ACTIONS))
-            else:
-                actions[column] = str(action)
-    secret: Secret | None = None
-    if isinstance(given_salt, Secret):
-        secret = given_salt
-    elif isinstance(given_salt, str):
-        secret = Secret(given_salt)
-    elif given_salt is not None:
-        # Show the type only: a wrongly typed salt may still be secret.
-        problems.append(
-            invalid(_STAGE, "salt", type(given_salt).__name__, ("a str or Secret",), hint=False)
-        )
-    if "hash" in actions.values() and not secret:
-        problems.append(
-            invalid(
-                _STAGE,
-                "salt",
-                "(missing)" if secret is None else "(empty)",
-                ("a non-empty secret str or Secret, e.g. from the environment",),
-                hint=False,
-            )
-        )
-    if isinstance(given_keep, bool) or not isinstance(given_keep, int) or given_keep < 0:
-        problems.append(invalid(_STAGE, "keep_last", keep_last, ("an integer >= 0",), hint=False))
-    if problems:
-        return Stage.failing(_STAGE, *problems)
-
+    if not isinstance(columns, ProtectStep):
+        given = {"columns": columns, "salt": salt, "keep_last": keep_last}
+    validated = typed_options(ProtectStep, given, _STAGE)
+    if isinstance(validated, Failure):
+        return Stage.failing(_STAGE, *validated.failure())
+    step = validated.unwrap()
+    actions = dict(step.columns)
+    secret = step.salt
+    keep_last = step.keep_last
     hasher = _salted_sha256(secret) if secret else None
     dropped = [c for c, a in actions.items() if a == "drop"]
 

@@ -1,43 +1,47 @@
 """The checks a dataset must pass, as frozen values; built in Python or from the config block.
 
-Pure. :class:`Checks` mirrors the ``validate:`` block of a pipeline config (see DESIGN.md):
-``schema``, ``completeness``, ``unique``, ``references``, ``rules``, ``pandera``,
-``max_invalid_fraction``, ``enforce`` and ``quality``. :meth:`Checks.from_config` decodes that
-block reporting every problem at once; references to lake datasets and pandera import paths are
-resolved later by the shell (:func:`resolve_references`, :func:`resolve_pandera`).
+Pure. :class:`Checks` is what validation runs: the ``validate:`` block of a pipeline config
+(:class:`~lakeflow.core.config.ValidateConfig`, which declares and checks its shape) plus what
+only Python can hold (``pl.Expr`` rules, reference frames, pandera schemas).
+:meth:`Checks.from_config` validates a block (a plain mapping or the model) and maps it here;
+references to lake datasets and pandera import paths are resolved later by the shell
+(:func:`resolve_references`, :func:`resolve_pandera`).
 
 >>> checks = Checks.from_config({
 ...     "schema": {"properties": {"age": {"type": "integer", "minimum": 0}}, "required": ["id"]},
-...     "unique": ["id"],
+...     "unique": ["id", ["year", "flight"]],
 ...     "rules": [{"name": "adult", "condition": "age >= 18", "severity": "warning"}],
 ... }).unwrap()
 >>> checks.rules[0].severity, checks.unique
-('warning', ('id',))
+('warning', ('id', ('year', 'flight')))
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, TypeAlias, cast, get_args
+from typing import Any, TypeAlias, cast, get_args
 
 import polars as pl
+from pydantic import ValidationError
 from returns.result import Failure, Result, Success
 
-from lakeflow.core.errors import (
-    ConfigError,
-    ConfigProblem,
-    InvalidExpression,
-    InvalidOption,
-    StageError,
+from lakeflow.core.config.errors import config_problems, issues_from, problems_at
+from lakeflow.core.config.validate import (
+    SEVERITIES,
+    TYPE_NAMES,
+    ColumnType,
+    DatasetReference,
+    NullResult,
+    Severity,
+    ValidateConfig,
 )
+from lakeflow.core.config.values import regex_problem
+from lakeflow.core.errors import ConfigError, InvalidExpression, InvalidOption, StageError
 from lakeflow.core.sql import describe_expr, sql_expr
-from lakeflow.core.validate.report import Severity
 
 __all__ = [
     "Bound",
@@ -54,6 +58,7 @@ __all__ = [
     "Schema",
     "TypeName",
     "ValuesRef",
+    "checks_of",
     "resolve_pandera",
     "resolve_references",
 ]
@@ -61,12 +66,10 @@ __all__ = [
 STAGE = "validate"
 """The stage name validation failures carry."""
 
-TypeName: TypeAlias = Literal["integer", "number", "string", "boolean", "datetime", "date"]
+TypeName: TypeAlias = ColumnType
 Bound: TypeAlias = int | float | date | datetime
 """A ``minimum`` / ``maximum``: a number, or a date / datetime for temporal columns."""
-
-TYPE_NAMES: tuple[str, ...] = get_args(TypeName)
-SEVERITIES: tuple[str, ...] = ("error", "warning")
+NULL_RESULTS: tuple[str, ...] = get_args(NullResult)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +172,20 @@ class Rule:
 
     Attributes:
         name: Shown in reports and in ``_lakeflow_failed_rules``; unique among all rules.
-        condition: SQL (``"age >= 18"``) or a ``pl.Expr``. As in a SQL ``CHECK`` constraint,
-            a row where the condition is NULL (unknown) passes: write
-            ``age IS NOT NULL AND age >= 18`` to require a value.
-        severity: ``error`` quarantines failing rows; ``warning`` only counts and reports.
+        condition: SQL (``"age >= 18"``) or a ``pl.Expr``.
+        severity: ``error`` quarantines failing rows; ``warning`` keeps them, counts them and
+            makes the report a warning; ``info`` only records how many rows failed (the report
+            status and the quality scores ignore it).
+        nulls: What a row whose condition is NULL (unknown, because a column it reads is null)
+            means. ``pass`` (the default) is SQL ``CHECK`` and pandera ``ignore_na``
+            semantics; ``fail`` is ``WHERE`` semantics (like ``keep``), the same as writing
+            ``age IS NOT NULL AND age >= 18``.
     """
 
     name: str
     condition: str | pl.Expr
     severity: Severity = "error"
+    nulls: NullResult = "pass"
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,12 +275,13 @@ class Checks:
 
     @staticmethod
     def from_config(
-        config: Mapping[str, object], *, path: str = "validate"
-    ) -> Result[Checks, StageError]:
-        """Pure. Decode a ``validate:`` config block; every problem is reported at once.
+        config: Mapping[str, object] | ValidateConfig, *, path: str = "validate"
+    ) -> Result[Checks, ConfigError]:
+        """Pure. Checks from a ``validate:`` block; every problem is reported at once.
 
         Args:
-            config: The block as parsed from YAML (plain dicts, lists and scalars).
+            config: The block as parsed from YAML (plain dicts, lists and scalars), or the
+                :class:`~lakeflow.core.config.ValidateConfig` it validates into.
             path: Key path prefix used in problem messages.
 
         Returns:
@@ -280,14 +289,52 @@ class Checks:
             path. ``references`` with ``dataset:`` stay unresolved (:class:`DatasetRef`) and a
             ``pandera: "module:Model"`` stays a :class:`PanderaRef` until the shell resolves them.
         """
-        decoder = _Decoder(path)
-        checks = decoder.checks(config)
-        if checks is not None:  # semantic checks of every part that decoded
-            for where, problem in option_problems(checks):
-                decoder.report(decoder.original_path(where), _problem_text(problem))
-        if decoder.problems or checks is None:
-            return Failure(ConfigError(tuple(decoder.problems)))
-        return Success(checks)
+        if isinstance(config, ValidateConfig):
+            return Success(checks_of(config))
+        try:
+            model = ValidateConfig.model_validate(config)
+        except ValidationError as exc:
+            found = config_problems(issues_from(exc, config))
+            return Failure(ConfigError(problems_at(path, found)))
+        return Success(checks_of(model))
+
+
+def checks_of(config: ValidateConfig) -> Checks:
+    """Pure. The :class:`Checks` a validated ``validate:`` block stands for."""
+    schema = None
+    if config.schema is not None:
+        properties = {
+            column: Property(c.type, c.minimum, c.maximum, c.enum, c.pattern)
+            for column, c in config.schema.properties.items()
+        }
+        schema = Schema(properties, config.schema.required, config.schema.coerce)
+    completeness = None
+    if config.completeness is not None:
+        completeness = Completeness(config.completeness.columns, config.completeness.threshold)
+    references: dict[str, Reference] = {
+        column: DatasetRef(ref.dataset, ref.key)
+        if isinstance(ref, DatasetReference)
+        else ValuesRef(ref.values)
+        for column, ref in config.references.items()
+    }
+    rules = [Rule(r.name, r.condition, r.severity, r.nulls) for r in config.rules]
+    pandera = config.pandera
+    targets = () if pandera is None else (pandera,) if isinstance(pandera, str) else pandera
+    quality = None
+    if config.quality is not None:
+        hours = timedelta(hours=config.quality.freshness_hours)
+        quality = Quality(config.quality.timestamp_column, hours)
+    return Checks(
+        schema=schema,
+        completeness=completeness,
+        unique=config.unique,
+        references=references,
+        rules=rules,
+        pandera=tuple(PanderaRef(t) for t in targets),
+        max_invalid_fraction=config.max_invalid_fraction,
+        enforce=config.enforce,
+        quality=quality,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,17 +348,6 @@ def _problem_text(problem: StageError) -> str:
     if isinstance(problem, InvalidExpression):
         return f"invalid SQL expression {problem.expression!r}: {problem.reason}"
     return problem.message
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Pure. Why Polars' regex engine rejects ``pattern``, or ``None`` when it compiles."""
-    try:
-        pl.Series("pattern", [], dtype=pl.String).str.contains(pattern)
-    except pl.exceptions.PolarsError as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        error_lines = [line for line in lines if line.startswith("error:")]
-        return error_lines[0] if error_lines else (lines[0] if lines else "invalid regex")
-    return None
 
 
 def _is_number(value: object) -> bool:
@@ -372,6 +408,8 @@ def option_problems(checks: Checks) -> list[tuple[str, StageError]]:
             out.append(
                 (f"{where}.severity", _option(f"{where}.severity", rule.severity, *SEVERITIES))
             )
+        if rule.nulls not in NULL_RESULTS:
+            out.append((f"{where}.nulls", _option(f"{where}.nulls", rule.nulls, *NULL_RESULTS)))
         parsed = sql_expr(STAGE, rule.condition)
         if isinstance(parsed, Failure):
             out.append((f"{where}.condition", parsed.failure()))
@@ -454,305 +492,3 @@ def resolve_pandera(checks: Checks, loader: Callable[[str], PanderaSchema]) -> C
         loader(item.target) if isinstance(item, PanderaRef) else item for item in checks.pandera
     )
     return replace(checks, pandera=loaded)
-
-
-# ---------------------------------------------------------------------------------------------
-# The config decoder: structure and scalar types, every problem at once
-# ---------------------------------------------------------------------------------------------
-
-_TOP_KEYS = (
-    "schema",
-    "completeness",
-    "unique",
-    "references",
-    "rules",
-    "pandera",
-    "max_invalid_fraction",
-    "enforce",
-    "quality",
-)
-_PANDERA_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # fullmatch: `$` allows "\n"
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class _Decoder:
-    """Collects problems while decoding; each method returns ``None`` for an invalid value."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        self.problems: list[ConfigProblem] = []
-        self.rule_positions: list[int] = []
-
-    def original_path(self, where: str) -> str:
-        """Map ``rules[i]`` of the decoded rules back to the position written in the config."""
-        found = re.match(r"rules\[(\d+)\]", where)
-        if found is None:
-            return where
-        position = self.rule_positions[int(found.group(1))]
-        return f"rules[{position}]" + where[found.end() :]
-
-    def report(self, where: str, message: str) -> None:
-        path = f"{self.root}.{where}" if self.root and where else (where or self.root)
-        self.problems.append(ConfigProblem(path, message))
-
-    def mapping(
-        self, raw: object, where: str, allowed: Sequence[str]
-    ) -> Mapping[str, object] | None:
-        if not isinstance(raw, Mapping):
-            self.report(where, f"expected a mapping, got {_show(raw)}")
-            return None
-        for key in raw:
-            if key not in allowed:
-                hint = difflib.get_close_matches(str(key), allowed, n=1)
-                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                prefix = f"{where}." if where else ""
-                self.report(
-                    f"{prefix}{key}",
-                    f"unknown key (allowed: {', '.join(allowed)}){suggestion}",
-                )
-        return cast(Mapping[str, object], raw)
-
-    def names(
-        self, raw: object, where: str, *, allow_empty: bool = False
-    ) -> tuple[str, ...] | None:
-        if isinstance(raw, str) or not isinstance(raw, Sequence):
-            self.report(where, f"expected a list of column names, got {_show(raw)}")
-            return None
-        bad = [item for item in raw if not isinstance(item, str) or not item]
-        if bad:
-            self.report(where, f"expected column names, got {_show(bad[0])}")
-            return None
-        if not raw and not allow_empty:
-            self.report(where, "expected a non-empty list of column names")
-            return None
-        return tuple(cast(Sequence[str], raw))
-
-    def number(self, raw: object, where: str) -> float | None:
-        if not _is_number(raw):
-            self.report(where, f"expected a number, got {_show(raw)}")
-            return None
-        return float(cast(float, raw))
-
-    def boolean(self, raw: object, where: str) -> bool | None:
-        if not isinstance(raw, bool):
-            self.report(where, f"expected true or false, got {_show(raw)}")
-            return None
-        return raw
-
-    def text(self, raw: object, where: str) -> str | None:
-        if not isinstance(raw, str) or not raw.strip():
-            self.report(where, f"expected a non-empty string, got {_show(raw)}")
-            return None
-        return raw
-
-    def values(self, raw: object, where: str) -> tuple[object, ...] | None:
-        if isinstance(raw, str) or not isinstance(raw, Sequence):
-            self.report(where, f"expected a list of values, got {_show(raw)}")
-            return None
-        return tuple(raw)
-
-    # -- blocks ------------------------------------------------------------------------------
-
-    def checks(self, raw: object) -> Checks | None:
-        block = self.mapping(raw, "", _TOP_KEYS)
-        if block is None:
-            return None
-        schema = self.schema(block["schema"], "schema") if "schema" in block else None
-        completeness = (
-            self.completeness(block["completeness"], "completeness")
-            if "completeness" in block
-            else None
-        )
-        unique = self.unique(block.get("unique", []), "unique")
-        references = self.references(block.get("references", {}), "references")
-        rules = self.rules(block.get("rules", []), "rules")
-        pandera = self.pandera(block.get("pandera"), "pandera")
-        fraction = self.number(block.get("max_invalid_fraction", 0.0), "max_invalid_fraction")
-        enforce = self.boolean(block.get("enforce", True), "enforce")
-        quality = self.quality(block["quality"], "quality") if "quality" in block else None
-        return Checks(
-            schema=schema,
-            completeness=completeness,
-            unique=unique or (),
-            references=references or {},
-            rules=rules or (),
-            pandera=pandera,
-            max_invalid_fraction=fraction if fraction is not None else 0.0,  # reported
-            enforce=True if enforce is None else enforce,
-            quality=quality,
-        )
-
-    def schema(self, raw: object, where: str) -> Schema | None:
-        block = self.mapping(raw, where, ("type", "properties", "required", "coerce"))
-        if block is None:
-            return None
-        if "type" in block and block["type"] != "object":
-            self.report(
-                f"{where}.type", f"expected 'object' (or leave it out), got {_show(block['type'])}"
-            )
-        properties: dict[str, Property] = {}
-        raw_props = block.get("properties", {})
-        if isinstance(raw_props, Mapping):
-            for column, spec in raw_props.items():
-                prop = self.property(spec, f"{where}.properties.{column}")
-                if prop is not None:
-                    properties[str(column)] = prop
-        else:
-            self.report(
-                f"{where}.properties", f"expected a mapping of columns, got {_show(raw_props)}"
-            )
-        required = self.names(block.get("required", []), f"{where}.required", allow_empty=True)
-        coerce = self.boolean(block.get("coerce", False), f"{where}.coerce")
-        return Schema(properties, required or (), bool(coerce))
-
-    def property(self, raw: object, where: str) -> Property | None:
-        block = self.mapping(raw, where, ("type", "minimum", "maximum", "enum", "pattern"))
-        if block is None:
-            return None
-        kind = block.get("type")
-        if kind is not None and kind not in TYPE_NAMES:
-            hint = difflib.get_close_matches(str(kind), TYPE_NAMES, n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            self.report(
-                f"{where}.type",
-                f"expected one of {', '.join(TYPE_NAMES)}, got {_show(kind)}{suggestion}",
-            )
-            kind = None
-        bounds: dict[str, Bound | None] = {}
-        for name in ("minimum", "maximum"):
-            bounds[name] = self.bound(block.get(name), f"{where}.{name}", kind)
-        enum = self.values(block["enum"], f"{where}.enum") if "enum" in block else None
-        pattern = self.text(block["pattern"], f"{where}.pattern") if "pattern" in block else None
-        return Property(
-            type=cast(TypeName | None, kind),
-            minimum=bounds["minimum"],
-            maximum=bounds["maximum"],
-            enum=enum,
-            pattern=pattern,
-        )
-
-    def bound(self, raw: object, where: str, kind: object) -> Bound | None:
-        if raw is None:
-            return None
-        if _is_number(raw):
-            return cast(int | float, raw)
-        if isinstance(raw, date | datetime):
-            return raw
-        if isinstance(raw, str) and kind in ("date", "datetime"):
-            try:
-                return date.fromisoformat(raw) if kind == "date" else datetime.fromisoformat(raw)
-            except ValueError:
-                pass
-        self.report(
-            where,
-            f"expected a number (or an ISO date/datetime for type date/datetime), got {_show(raw)}",
-        )
-        return None
-
-    def completeness(self, raw: object, where: str) -> Completeness | None:
-        block = self.mapping(raw, where, ("columns", "threshold"))
-        if block is None:
-            return None
-        columns = self.names(block.get("columns"), f"{where}.columns")
-        threshold = self.number(block.get("threshold", 1.0), f"{where}.threshold")
-        if columns is None or threshold is None:
-            return None
-        return Completeness(columns, threshold)
-
-    def unique(self, raw: object, where: str) -> tuple[str | tuple[str, ...], ...] | None:
-        if isinstance(raw, str):
-            return (raw,)
-        if not isinstance(raw, Sequence):
-            self.report(
-                where, f"expected a list of columns (or lists of columns), got {_show(raw)}"
-            )
-            return None
-        keys: list[str | tuple[str, ...]] = []
-        for index, item in enumerate(raw):
-            if isinstance(item, str) and item:
-                keys.append(item)
-                continue
-            names = self.names(item, f"{where}[{index}]")
-            if names is not None:
-                keys.append(names[0] if len(names) == 1 else names)
-        return tuple(keys)
-
-    def references(self, raw: object, where: str) -> dict[str, Reference] | None:
-        if not isinstance(raw, Mapping):
-            self.report(where, f"expected a mapping of columns, got {_show(raw)}")
-            return None
-        out: dict[str, Reference] = {}
-        for column, spec in raw.items():
-            at = f"{where}.{column}"
-            block = self.mapping(spec, at, ("values", "dataset", "key"))
-            if block is None:
-                continue
-            if ("values" in block) == ("dataset" in block):
-                self.report(at, "expected either {values: [...]} or {dataset: PATH, key: COLUMN}")
-                continue
-            if "values" in block:
-                if "key" in block:
-                    self.report(f"{at}.key", "only used with dataset")
-                values = self.values(block["values"], f"{at}.values")
-                if values is not None:
-                    out[str(column)] = ValuesRef(values)
-                continue
-            dataset = self.text(block["dataset"], f"{at}.dataset")
-            key = self.text(block.get("key"), f"{at}.key")
-            if dataset is not None and key is not None:
-                out[str(column)] = DatasetRef(dataset, key)
-        return out
-
-    def rules(self, raw: object, where: str) -> tuple[Rule, ...] | None:
-        if isinstance(raw, str) or not isinstance(raw, Sequence):
-            self.report(where, f"expected a list of rules, got {_show(raw)}")
-            return None
-        out: list[Rule] = []
-        for index, spec in enumerate(raw):
-            at = f"{where}[{index}]"
-            block = self.mapping(spec, at, ("name", "condition", "severity"))
-            if block is None:
-                continue
-            name = self.text(block.get("name"), f"{at}.name")
-            condition = self.text(block.get("condition"), f"{at}.condition")
-            severity = block.get("severity", "error")  # its value is checked with the rest
-            if name is not None and condition is not None:
-                out.append(Rule(name, condition, cast(Severity, severity)))
-                self.rule_positions.append(index)
-        return tuple(out)
-
-    def pandera(self, raw: object, where: str) -> tuple[PanderaSchema, ...]:
-        if raw is None:
-            return ()
-        items = raw if isinstance(raw, Sequence) and not isinstance(raw, str) else (raw,)
-        out: list[PanderaSchema] = []
-        for index, item in enumerate(items):
-            at = where if items is not raw else f"{where}[{index}]"
-            if isinstance(item, str):
-                if _PANDERA_TARGET.fullmatch(item):
-                    out.append(PanderaRef(item))
-                else:
-                    self.report(
-                        at,
-                        f"expected an import path like 'package.module:Model', got {_show(item)}",
-                    )
-            else:
-                out.append(item)
-        return tuple(out)
-
-    def quality(self, raw: object, where: str) -> Quality | None:
-        block = self.mapping(raw, where, ("timestamp_column", "freshness_hours"))
-        if block is None:
-            return None
-        column = self.text(block.get("timestamp_column"), f"{where}.timestamp_column")
-        hours = self.number(block.get("freshness_hours", 24.0), f"{where}.freshness_hours")
-        if hours is not None and hours <= 0:
-            self.report(f"{where}.freshness_hours", f"expected a number > 0, got {_show(hours)}")
-            return None
-        if column is None or hours is None:
-            return None
-        return Quality(column, timedelta(hours=hours))

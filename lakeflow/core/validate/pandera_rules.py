@@ -41,7 +41,7 @@ from lakeflow.core.validate.report import Severity
 from lakeflow.core.validate.rules import DatasetRule, duplicated, missing_mask
 
 if TYPE_CHECKING:
-    from lakeflow.core.validate.plan import _Builder
+    from lakeflow.core.validate.builder import PlanBuilder as _Builder
 
 __all__ = ["add_pandera"]
 

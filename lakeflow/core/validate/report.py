@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeAlias
 
+from lakeflow.core.config.validate import Severity
+
 __all__ = [
     "REPORT_SCHEMA_VERSION",
     "Level",
@@ -30,8 +32,7 @@ REPORT_SCHEMA_VERSION = 1
 """Version of the ``to_json()`` shape of reports and metrics; bumped on any breaking change."""
 
 Status: TypeAlias = Literal["passed", "warning", "failed"]
-Severity: TypeAlias = Literal["error", "warning"]
-Outcome: TypeAlias = Literal["passed", "failed", "warning", "skipped"]
+Outcome: TypeAlias = Literal["passed", "failed", "warning", "info", "skipped"]
 Level: TypeAlias = Literal["row", "dataset"]
 RuleKind: TypeAlias = Literal[
     "schema", "required", "completeness", "unique", "references", "rule", "pandera"
@@ -48,10 +49,11 @@ class RuleResult:
         name: The rule's name; quarantined rows list it in ``_lakeflow_failed_rules``.
         kind: The check family the rule comes from (``schema``, ``unique``, ``rule``...).
         level: ``row`` rules judge each row; ``dataset`` rules judge the whole dataset.
-        severity: ``error`` rules quarantine rows (or fail the dataset); ``warning`` rules only
-            count and report.
+        severity: ``error`` rules quarantine rows (or fail the dataset); ``warning`` rules keep
+            the rows and make the report a warning; ``info`` rules are only recorded here.
         outcome: ``passed``, ``failed`` (an error rule found problems), ``warning`` (a warning
-            rule found problems) or ``skipped`` (not evaluated; ``message`` says why).
+            rule found problems), ``info`` (an info rule found rows; the status ignores it) or
+            ``skipped`` (not evaluated; ``message`` says why).
         failed_rows: Rows that broke the rule (for completeness: rows missing a value);
             ``None`` when the rule was not evaluated on data.
         samples: Up to 5 failing values, rendered as strings (JSON for several columns).
@@ -108,7 +110,7 @@ class QualityMetrics:
         completeness_score: 1 - missing cells / cells over the ``completeness`` columns (all
             input columns when no completeness check is configured); null and NaN are missing.
         accuracy_score: Fraction of rows that satisfy every value rule (schema type, range,
-            enum and pattern rules, user ``rules`` and pandera checks, of any severity).
+            enum and pattern rules, user ``rules`` and pandera checks; ``info`` rules excluded).
         consistency_score: Fraction of rows that satisfy every ``unique`` and ``references``
             rule (and pandera uniqueness); 1 when there are none.
         timeliness_score: Fraction of rows whose timestamp column lies within
@@ -219,6 +221,11 @@ class ValidationReport:
         """Rules whose outcome is ``warning``."""
         return tuple(r for r in self.rules if r.outcome == "warning")
 
+    @property
+    def notes(self) -> tuple[RuleResult, ...]:
+        """``info`` rules that found rows (recorded only)."""
+        return tuple(r for r in self.rules if r.outcome == "info")
+
     def totals(self) -> Totals:
         """Pure. Rows in, valid, quarantined and valid-with-warnings (0 when not counted)."""
         rows, invalid = self.rows or 0, self.invalid_rows or 0
@@ -244,6 +251,7 @@ class ValidationReport:
         failed = sorted(self.failed_rules, key=lambda r: r.level != "dataset")
         parts.extend(_listed("failed", failed))
         parts.extend(_listed("warnings", self.warnings))
+        parts.extend(_listed("notes", self.notes))
         if not self.enforce and self.failed_rules:
             parts.append("not enforced")
         return "; ".join(parts)

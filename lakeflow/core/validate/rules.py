@@ -4,6 +4,19 @@ Pure. These are the internal building blocks :func:`~lakeflow.core.validate.plan
 assembles into one lazy plan. A row rule's ``ok`` expression is ``True`` for a row that passes
 and is never null; a dataset rule is known from the schema or computed by aggregates in the
 statistics row.
+
+Coercion (``schema.coerce: true``) casts columns whose type differs from the declared one:
+========  ==================================================================================
+integer   strings are trimmed and parsed; floats must be integral (1.0 -> 1, 1.5 fails)
+number    strings are trimmed and parsed (``nan``/``inf`` parse); other numbers are cast
+string    any primitive value is rendered as text
+boolean   strings ``true/false/t/f/yes/no/y/n/1/0`` (any case, trimmed); numbers 1 and 0
+datetime  strings in ISO 8601 (``YYYY-MM-DD``, with `` `` or ``T`` and ``HH:MM:SS[.f]``);
+          dates become midnight
+date      strings ``YYYY-MM-DD``; datetimes keep their date
+========  ==================================================================================
+
+A value that does not convert breaks ``schema:<column>:type`` for its row.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ from typing import Literal, TypeAlias, cast
 import polars as pl
 from polars._typing import PolarsDataType
 
+from lakeflow.core.config.validate import ColumnType as TypeName
 from lakeflow.core.validate.report import RuleKind, Severity
 
 __all__ = [
@@ -23,6 +37,8 @@ __all__ = [
     "Group",
     "Hasher",
     "RowRule",
+    "coerced",
+    "comparable",
     "distinct_rows",
     "duplicated",
     "family_of",
@@ -30,10 +46,12 @@ __all__ = [
     "render_samples",
     "temporal_literal",
     "timely_mask",
+    "type_matches",
+    "values_series",
 ]
 
-Group: TypeAlias = Literal["accuracy", "consistency", "completeness"]
-"""Which quality score a row rule counts towards."""
+Group: TypeAlias = Literal["accuracy", "consistency", "completeness", "none"]
+"""Which quality score a row rule counts towards (``none``: only recorded, like ``info`` rules)."""
 
 SAMPLES = 5
 
@@ -45,7 +63,8 @@ class RowRule:
     Attributes:
         name: Unique among all rules; listed in ``_lakeflow_failed_rules``.
         kind: The check family.
-        severity: ``error`` rules decide validity; ``warning`` rules only count.
+        severity: ``error`` rules decide validity; ``warning`` rules count and make the report
+            a warning; ``info`` rules are only recorded.
         group: The quality score the rule counts towards.
         schema_rule: Whether failures count as schema violations.
         ok: Boolean expression, true when the row passes; never null.
@@ -270,3 +289,71 @@ def distinct_rows(columns: Sequence[str]) -> pl.Expr:
     if not columns:
         return pl.len().clip(upper_bound=1)
     return _row_hash(columns).n_unique()
+
+
+# ---------------------------------------------------------------------------------------------
+# Coercion and value lists
+# ---------------------------------------------------------------------------------------------
+
+_TRUE_WORDS = ("true", "t", "yes", "y", "1")
+_FALSE_WORDS = ("false", "f", "no", "n", "0")
+_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d")
+
+
+def coerced(column: str, source: pl.DataType, target: TypeName) -> pl.Expr:
+    """Pure. ``column`` cast to ``target`` leniently: a value that does not convert is null."""
+    col = pl.col(column)
+    text = col.cast(pl.String).str.strip_chars() if family_of(source) == "string" else None
+    if target == "integer":
+        if text is not None:
+            return text.cast(pl.Int64, strict=False)
+        if source.is_float():
+            return pl.when(col.round(0) == col).then(col).cast(pl.Int64, strict=False)
+        return col.cast(pl.Int64, strict=False)
+    if target == "number":
+        return (text if text is not None else col).cast(pl.Float64, strict=False)
+    if target == "string":
+        return col.cast(pl.String, strict=False)
+    if target == "boolean":
+        if text is not None:
+            words = dict.fromkeys(_TRUE_WORDS, True) | dict.fromkeys(_FALSE_WORDS, False)
+            return text.str.to_lowercase().replace_strict(
+                words, default=None, return_dtype=pl.Boolean
+            )
+        return pl.when(col == 1).then(True).when(col == 0).then(False)
+    if target == "datetime":
+        if text is not None:
+            parsed = [
+                text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in _DATETIME_FORMATS
+            ]
+            return pl.coalesce(parsed)
+        return col.cast(pl.Datetime("us"), strict=False)
+    if text is not None:  # date
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    if isinstance(source, pl.Datetime):
+        return col.dt.date()
+    return col.cast(pl.Date, strict=False)
+
+
+def type_matches(declared: TypeName, dtype: pl.DataType) -> bool:
+    """Pure. Whether a column of ``dtype`` is of the declared type family (integers are numbers)."""
+    family = family_of(dtype)
+    return family == declared or (declared == "number" and family == "integer")
+
+
+def values_series(values: Sequence[object], dtype: pl.DataType) -> pl.Series | str:
+    """Pure. The reference/enum values as a Series comparable with the column (or why not)."""
+    try:
+        series = pl.Series("values", list(values), strict=False)
+        if family_of(dtype) == "string":
+            return series.cast(pl.String)
+        return series.cast(dtype)
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"values {list(values)[:5]!r} do not fit a {dtype} column ({reason})"
+
+
+def comparable(column: str, dtype: pl.DataType) -> pl.Expr:
+    """Pure. The column as compared with listed values (string-like columns as text)."""
+    col = pl.col(column)
+    return col.cast(pl.String) if family_of(dtype) == "string" else col
