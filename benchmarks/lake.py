@@ -2,7 +2,7 @@
 
 Effect (registers two suites; contenders write lakes and parquet files).
 
-``lake_ops`` — what publishing costs on a :class:`~lakeflow.adapters.local_lake.LocalLake`
+``lake_ops`` — what publishing costs on a :class:`~lakeflow.adapters.local.LocalLake`
 (``durable=True``, the default: blobs, folders and metadata are fsynced). The size is the number
 of objects a run publishes (1 or 1,000); every contender's untimed ``setup`` creates a fresh
 lake, branches ``bench-run`` off ``main`` and stages that many objects totalling ~10 MB or
@@ -58,7 +58,7 @@ from benchmarks.harness import (
 from benchmarks.transform import users_transform
 
 if TYPE_CHECKING:
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
 __all__ = [
     "BRANCH",
@@ -173,7 +173,7 @@ def stage(work: Workload) -> None:
     Copies every prepared file into the lake (hashed, fsynced, renamed into the blob store)
     under ``data/`` on ``bench-run``, branched off ``main``. Nothing is committed.
     """
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     source = work.input_path(_volume(work))
     files = sorted(source.iterdir())
@@ -182,7 +182,7 @@ def stage(work: Workload) -> None:
     _ok(lake.create_branch(BRANCH, "main"), "create_branch")
     total = 0
     for file in files:
-        info = _ok(lake.put_file(BRANCH, f"{OBJECT_PREFIX}{file.name}", file), "put_file")
+        info = _ok(lake.put_file(f"{OBJECT_PREFIX}{file.name}", file, branch=BRANCH), "put_file")
         total += info.size
     _READY[str(work.out_dir)] = _Staged(lake, len(files), total)
     staged = {"objects": len(files), "bytes": total}
@@ -266,11 +266,11 @@ def prepare_objects(
 
 def _published_objects(out_dir: Path) -> tuple[str, int, int]:
     """Effect (reads the lake). (ref, objects, bytes) under ``data/`` where the op put them."""
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     with LocalLake(out_dir / LAKE_DIR, REPOSITORY) as lake:
-        ref = "main" if _ok(lake.list_objects("main", OBJECT_PREFIX), "list") else BRANCH
-        listed = _ok(lake.list_objects(ref, OBJECT_PREFIX), "list_objects")
+        ref = "main" if _ok(lake.list_objects(OBJECT_PREFIX, ref="main"), "list") else BRANCH
+        listed = _ok(lake.list_objects(OBJECT_PREFIX, ref=ref), "list_objects")
         pending = _ok(lake.uncommitted(BRANCH), "uncommitted")
     if pending:
         raise RuntimeError(f"{len(pending)} object(s) still uncommitted on {BRANCH}")
@@ -326,7 +326,7 @@ def _ops_contender(op: str, volume: str) -> Contender:
         f"{op}-{volume}",
         run,
         f"{what}; {volume} staged in the untimed setup",
-        imports=("lakeflow.adapters.local_lake", "lakeflow.adapters.lake_helpers"),
+        imports=("lakeflow.adapters.local", "lakeflow.adapters.lake_helpers"),
         setup=setup,
     )
 
@@ -376,7 +376,7 @@ def run_direct(work: Workload) -> None:
 
 def create_lake(work: Workload) -> None:
     """Effect (untimed setup). An empty LocalLake repository, as ``lakeflow init`` leaves it."""
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY) as lake:
         _ok(lake.create_repository(), "create_repository")
@@ -387,7 +387,7 @@ def _run(work: Workload, *, keep_raw: bool, checks: Mapping[str, Any] | None) ->
     from returns.result import Failure
 
     from lakeflow.adapters.file_source import FileSource
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
     from lakeflow.core.validate import Checks
     from lakeflow.shell import Pipeline, run
 
@@ -432,12 +432,12 @@ def prepare_users(ctx: PrepareContext) -> dict[str, JSONValue]:
 
 def _lake_files(out_dir: Path, prefix: str) -> list[Path]:
     """Effect (reads the lake). Blob files of the parquet objects under ``prefix`` on main."""
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     with LocalLake(out_dir / LAKE_DIR, REPOSITORY) as lake:
-        listed = _ok(lake.list_objects("main", prefix), "list_objects")
+        listed = _ok(lake.list_objects(prefix, ref="main"), "list_objects")
         return [
-            _ok(lake.blob_path("main", info.path), "blob_path")
+            _ok(lake.blob_path(info.path, ref="main"), "blob_path")
             for info in listed
             if info.path.endswith(".parquet")
         ]
@@ -500,7 +500,7 @@ _RUN_IMPORTS: Final = (
     "returns.result",
     "lakeflow.shell",
     "lakeflow.adapters.file_source",
-    "lakeflow.adapters.local_lake",
+    "lakeflow.adapters.local",
     "lakeflow.core.transform",
     "lakeflow.core.validate",
 )

@@ -15,7 +15,7 @@ stage succeeded, and commits a failure record when one did not.
 from lakeflow.adapters.db_sink import DatabaseSink
 from lakeflow.adapters.file_source import FileSource, LakeSource
 from lakeflow.adapters.frame_source import FrameSource
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.adapters.sql_source import SqlSource
 from lakeflow.config_loader import load_config
 from lakeflow.core.config import PipelineConfig, parse_config

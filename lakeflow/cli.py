@@ -187,10 +187,12 @@ def init(config: ConfigArg) -> None:
         state = "exists" if not isinstance(existed, Failure) else "created"
         console.out(f"  branch {branch:<17} {state}")
     readme = "_lakeflow/README.md"
-    current = unwrap_io(lake.get_bytes(default, readme))
+    current = unwrap_io(lake.get_bytes(readme, ref=default))
     if current.value_or(b"") != LAYOUT_README.encode():
         put = unwrap_io(
-            lake.put_bytes(default, readme, LAYOUT_README.encode(), content_type="text/markdown")
+            lake.put_bytes(
+                readme, LAYOUT_README.encode(), branch=default, content_type="text/markdown"
+            )
         )
         committed = put.bind(
             lambda _: unwrap_io(

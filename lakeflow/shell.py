@@ -82,6 +82,7 @@ from lakeflow.core.validate import (
     resolve_references,
 )
 from lakeflow.execute import collect_together
+from lakeflow.lakes import LakeLike, port_of
 from lakeflow.ports import BRANCH_ID, ExtractContext, Lake, Sink, Source
 
 __all__ = [
@@ -462,10 +463,7 @@ def _keep_failure_on_branch(attempt: _Attempt, record: FailureRecord) -> Failure
     ):
         put = _io(
             lake.put_file(
-                branch,
-                paths["quarantine"],
-                attempt.quarantine_file,
-                content_type=PARQUET,
+                paths["quarantine"], attempt.quarantine_file, branch=branch, content_type=PARQUET
             )
         )
         if isinstance(put, Failure):
@@ -475,9 +473,9 @@ def _keep_failure_on_branch(attempt: _Attempt, record: FailureRecord) -> Failure
     record = replace(record, outputs={**record.outputs, "record": paths["record"]})
     put_record = _io(
         lake.put_bytes(
-            branch,
             paths["record"],
             _json_bytes(record.to_json(), attempt.secrets),
+            branch=branch,
             content_type=JSON,
         )
     )
@@ -524,7 +522,7 @@ def _record_in_history(
     metadata = {"lakeflow.run_id": record.run_id, "lakeflow.pipeline": record.pipeline}
     problem = "gave up after 20 lost races"
     for _ in range(20):
-        put = _io(lake.put_bytes(HISTORY_BRANCH, path, payload, content_type=JSON))
+        put = _io(lake.put_bytes(path, payload, branch=HISTORY_BRANCH, content_type=JSON))
         if isinstance(put, Failure):
             error: LakeError = put.failure()
             if not error.retryable:
@@ -538,7 +536,7 @@ def _record_in_history(
         if error.retryable:
             problem = error.message
             continue
-        recorded = _io(lake.get_bytes(HISTORY_BRANCH, path))
+        recorded = _io(lake.get_bytes(path, ref=HISTORY_BRANCH))
         if isinstance(recorded, Success) and recorded.unwrap() == payload:
             head = _io(lake.uncommitted(HISTORY_BRANCH))
             if isinstance(head, Success) and all(c.path != path for c in head.unwrap()):
@@ -552,24 +550,27 @@ def _default_branch(lake: Lake) -> str:
     return info.map(lambda r: r.default_branch).value_or("main")
 
 
-def runs(lake: Lake, pipeline: str | None = None) -> list[RunRecord | FailureRecord]:
+def runs(lake: LakeLike, pipeline: str | None = None) -> list[RunRecord | FailureRecord]:
     """Effect: every recorded run (published or failed), newest first.
 
     Reads the run history branch only; never scans run branches. Raises
-    :class:`LakeflowError` when the lake cannot be read.
+    :class:`LakeflowError` when the lake cannot be read (or there is no lake at all).
     """
+    lake = port_of(lake)
     prefix = f"_lakeflow/runs/{pipeline}/" if pipeline else "_lakeflow/runs/"
-    listed = _io(lake.list_objects(HISTORY_BRANCH, prefix))
+    listed = _io(lake.list_objects(prefix, ref=HISTORY_BRANCH))
     if isinstance(listed, Failure):
         error = listed.failure()
-        if isinstance(error, LakeError) and error.code == "not_found":
+        repository = _io(lake.get_repository())  # no history branch yet, or no lake at all?
+        if error.code == "not_found" and isinstance(repository, Success):
             return []
-        raise LakeflowError(f"cannot read the run history: {error.message}")
+        problem = repository.failure() if isinstance(repository, Failure) else error
+        raise LakeflowError(f"cannot read the run history: {problem.message}")
     records: list[RunRecord | FailureRecord] = []
     for info in listed.unwrap():
         if not info.path.endswith(".json"):
             continue
-        data = _io(lake.get_bytes(HISTORY_BRANCH, info.path))
+        data = _io(lake.get_bytes(info.path, ref=HISTORY_BRANCH))
         if isinstance(data, Failure):
             raise LakeflowError(f"cannot read run record {info.path}: {data.failure().message}")
         records.append(record_from_json(json.loads(data.unwrap())))
@@ -577,8 +578,9 @@ def runs(lake: Lake, pipeline: str | None = None) -> list[RunRecord | FailureRec
     return records
 
 
-def show_run(lake: Lake, run_id: str, pipeline: str | None = None) -> RunRecord | FailureRecord:
+def show_run(lake: LakeLike, run_id: str, pipeline: str | None = None) -> RunRecord | FailureRecord:
     """Effect: the record of one run; raises :class:`LakeflowError` if there is none."""
+    lake = port_of(lake)
     for record in runs(lake, pipeline):
         if record.run_id == run_id:
             return record
@@ -594,7 +596,7 @@ def show_run(lake: Lake, run_id: str, pipeline: str | None = None) -> RunRecord 
 
 def _read_checkpoint(attempt: _Attempt, base: str) -> Watermark | None:
     path = _checkpoint_path(attempt.pipeline.name)
-    found = _retrying(attempt, "resolve", partial(attempt.lake.get_bytes, base, path))
+    found = _retrying(attempt, "resolve", partial(attempt.lake.get_bytes, path, ref=base))
     if isinstance(found, Failure):
         error: LakeError = found.failure()
         if error.code == "not_found":
@@ -626,7 +628,9 @@ def _resolve_datasets(attempt: _Attempt, checks: Checks, base: str) -> Checks:
     datasets = {ref.dataset for ref in checks.references.values() if isinstance(ref, DatasetRef)}
     frames: dict[str, pl.LazyFrame] = {}
     for dataset in sorted(datasets):
-        scanned = _retrying(attempt, "validate", partial(attempt.lake.scan_frame, base, dataset))
+        scanned = _retrying(
+            attempt, "validate", partial(attempt.lake.scan_frame, dataset, ref=base)
+        )
         frames[dataset] = _need("validate", scanned)
     return resolve_references(checks, frames.__getitem__) if frames else checks
 
@@ -724,7 +728,7 @@ def _extract_detail(attempt: _Attempt, watermark: Watermark | None) -> str:
 def _put_file(attempt: _Attempt, branch: str, path: str, file: Path) -> None:
     lake = attempt.lake
     move = not attempt.pipeline.sinks or path.startswith(("raw/", "_lakeflow/"))
-    put = partial(lake.put_file, branch, path, file, content_type=PARQUET, move=move)
+    put = partial(lake.put_file, path, file, branch=branch, content_type=PARQUET, move=move)
     _need("write", _retrying(attempt, "write", put))
     attempt.outputs[_output_kind(attempt, path)] = path
 
@@ -738,7 +742,7 @@ def _output_kind(attempt: _Attempt, path: str) -> str:
 
 def _put_json(attempt: _Attempt, branch: str, path: str, data: Mapping[str, object]) -> None:
     payload = _json_bytes(data, attempt.secrets)
-    put = partial(attempt.lake.put_bytes, branch, path, payload, content_type=JSON)
+    put = partial(attempt.lake.put_bytes, path, payload, branch=branch, content_type=JSON)
     _need("write", _retrying(attempt, "write", put))
 
 
@@ -750,11 +754,13 @@ def _write(attempt: _Attempt, executed: _Executed) -> None:
     rows = attempt.rows
     with attempt.step("write"):
         if pipeline.mode == "overwrite":
-            listing = partial(lake.list_objects, branch, pipeline.output_path + "/")
+            listing = partial(lake.list_objects, pipeline.output_path + "/", ref=branch)
             for info in _need("write", _retrying(attempt, "write", listing)):
                 _need(
                     "write",
-                    _retrying(attempt, "write", partial(lake.delete_object, branch, info.path)),
+                    _retrying(
+                        attempt, "write", partial(lake.delete_object, info.path, branch=branch)
+                    ),
                 )
         data_files = 0
         if rows.valid > 0:
@@ -883,7 +889,7 @@ def _scrubbed(data: Mapping[str, object], secrets: Sequence[Secret]) -> dict[str
 
 def run(
     pipeline: Pipeline,
-    lake: Lake,
+    lake: LakeLike,
     target: str = "main",
     *,
     merge: bool = True,
@@ -900,13 +906,14 @@ def run(
 
     Args:
         pipeline: What to run.
-        lake: Where to publish (a :class:`~lakeflow.adapters.local_lake.LocalLake`, ...).
+        lake: Where to publish (a :class:`~lakeflow.ports.Lake` or an ``open_lake`` handle).
         target: The branch to publish to.
         merge: ``False`` commits on the run branch and keeps it, without merging.
         on_event: Called with a :class:`RunEvent` as each step starts, ends or retries.
         scratch_dir: Where the run's temporary parquet files go (default: the lake's own
             scratch folder when it has one, so they move into the lake without a copy).
     """
+    lake = port_of(lake)
     secrets = tuple(pipeline.secrets)
     scratch_root = scratch_dir or _scratch_of(lake)
     conflicts_left = pipeline.retry.retry_on_conflict
@@ -960,12 +967,13 @@ def _scratch_of(lake: Lake) -> Path | None:
     return scratch if isinstance(scratch, Path) and scratch.is_dir() else None
 
 
-def load_run(pipeline: Pipeline, lake: Lake, run_id: str) -> Outcome:
+def load_run(pipeline: Pipeline, lake: LakeLike, run_id: str) -> Outcome:
     """Effect: re-apply a published run's database loads from its published commit.
 
     For a run recorded as ``published_not_loaded`` (or to reload a published one). Loads are
     idempotent for ``upsert`` sinks. The new outcome is also added to the run history.
     """
+    lake = port_of(lake)
     record = show_run(lake, run_id, pipeline.name)
     if record.merge_commit is None:
         raise LakeflowError(
@@ -988,7 +996,7 @@ def load_run(pipeline: Pipeline, lake: Lake, run_id: str) -> Outcome:
     valid_path = record.outputs.get("valid")
     try:
         rows = (
-            _need("load", _io(lake.scan_frame(record.merge_commit, valid_path)))
+            _need("load", _io(lake.scan_frame(valid_path, ref=record.merge_commit)))
             if valid_path is not None
             else pl.LazyFrame()
         )

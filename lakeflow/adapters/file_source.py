@@ -304,4 +304,8 @@ class LakeSource:
         def checked(frame: pl.LazyFrame) -> IOResult[pl.LazyFrame, ExtractError]:
             return _after(frame, spec, watermark, fail)
 
-        return context.lake.scan_frame(context.base_ref, self._path).alt(lake_failure).bind(checked)
+        return (
+            context.lake.scan_frame(self._path, ref=context.base_ref)
+            .alt(lake_failure)
+            .bind(checked)
+        )

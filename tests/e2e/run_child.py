@@ -22,12 +22,12 @@ from types import FrameType
 import polars as pl
 
 from lakeflow.adapters.frame_source import FrameSource
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.core.incremental import IncrementalSpec
 from lakeflow.core.validate import Checks
 from lakeflow.shell import Pipeline, RetryPolicy, run
 
-WATCHED = ("local_lake.py", "shell.py")
+WATCHED = ("/lakeflow/adapters/local/", "/lakeflow/shell.py")
 
 
 def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
@@ -51,7 +51,7 @@ def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
 
 
 def _watched(frame: FrameType | None) -> bool:
-    return frame is not None and frame.f_code.co_filename.endswith(WATCHED)
+    return frame is not None and any(w in frame.f_code.co_filename for w in WATCHED)
 
 
 def main() -> None:
