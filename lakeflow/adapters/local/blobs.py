@@ -86,6 +86,15 @@ def unlink_quietly(path: str | Path) -> None:
         os.unlink(path)
 
 
+def may_remember(started_ns: int, info: os.stat_result) -> bool:
+    """Pure. Whether a verification that began at ``started_ns`` may be remembered for a file.
+
+    Only when the file's last change was :data:`RACY_NS` before: a write after the
+    verification then gets a later mtime/ctime even on filesystems with coarse timestamps.
+    """
+    return started_ns - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_NS
+
+
 def _signature(info: os.stat_result) -> _Signature:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
@@ -226,7 +235,7 @@ class BlobStore:
         actual = digest.hexdigest()
         if actual != blob.checksum:
             raise self._mismatch(blob, f"hashes to {actual}")
-        if started - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_NS:
+        if may_remember(started, info):
             with self._lock:
                 self._verified[blob.checksum] = signature
         return path

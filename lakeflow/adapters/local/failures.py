@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lakeflow.core.errors import LakeError, LakeErrorCode
 
-__all__ = ["Refused", "check", "sqlite_error"]
+__all__ = ["Refused", "check", "damaged", "sqlite_error"]
 
 
 class Refused(Exception):  # noqa: N818 - carries an expected failure to the op boundary
@@ -36,6 +36,15 @@ class Refused(Exception):  # noqa: N818 - carries an expected failure to the op 
     def to_error(self, op: str) -> LakeError:
         """Pure. The value the operation ``op`` returns."""
         return LakeError(op, self.reason, self.code, self.retryable)
+
+
+def damaged(db: Path, detail: str) -> str:
+    """Pure. What a damaged-metadata error says: what is wrong and what to do (never init)."""
+    return (
+        f"the lake at {db.parent} is damaged: {detail}; its blobs in {db.parent / 'objects'} are "
+        f"intact — restore {db.name} from a backup. Nothing was changed, and no new lake will "
+        "be created over the data."
+    )
 
 
 def check(error: LakeError | None) -> None:
@@ -76,10 +85,5 @@ def sqlite_error(op: str, exc: sqlite3.Error, db: Path) -> LakeError | None:
     if primary in {sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH}:
         return LakeError(op, f"permission denied on the lake's metadata {db} ({text})", "auth")
     if primary in {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}:
-        return LakeError(
-            op,
-            f"the lake's metadata file {db} is damaged ({text}); restore it from a backup — "
-            "the blobs next to it are intact and content-addressed",
-            "corrupt",
-        )
+        return LakeError(op, damaged(db, f"its metadata file {db} is damaged ({text})"), "corrupt")
     return LakeError(op, f"the lake's metadata database {db} failed ({text})", "unavailable")

@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, NamedTuple, TypeVar
 
-from lakeflow.adapters.local.failures import Refused
+from lakeflow.adapters.local.failures import Refused, damaged
 from lakeflow.adapters.local.trees import Loader, Range, Tree, decode_range, decode_tree, dumps
 from lakeflow.ports import CommitInfo
 
@@ -185,12 +185,7 @@ class Metadata:
         )
 
     def _damaged(self, detail: str) -> Refused:
-        return Refused(
-            "corrupt",
-            f"the lake at {self.url} is damaged: {detail}; its blobs in {self.root / 'objects'} "
-            f"are intact — restore {self.db} from a backup. Nothing was changed, and no new lake "
-            "will be created over the data.",
-        )
+        return Refused("corrupt", damaged(self.db, detail))
 
     def _why_read_only(self) -> str | None:
         """Why this process cannot write the lake folder, or ``None`` when it can."""
