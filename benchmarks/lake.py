@@ -28,7 +28,11 @@ lakeflow stages, so every contender executes the same Polars plan) and writes pa
 * ``run_raw``: the same with ``keep_raw=True`` (the default): the extracted rows are written a
   second time, under ``raw/``;
 * ``run_checks``: ``run`` plus the users example's checks (:data:`USERS_CHECKS`): valid rows
-  published, failing rows quarantined with the names of the rules they broke.
+  published, failing rows quarantined with the names of the rules they broke;
+* ``run_lake_source``, ``run_lake_source_unverified``: ``run`` reading its rows from the lake
+  (``LakeSource``; the untimed ``setup`` puts the users file on ``main``), with the default
+  verified reads (the source blob is hashed before Polars scans it) and with
+  ``verify_reads=False``: their ratio is what read verification costs.
 
 ``--verify`` checks that ``run`` and ``run_raw`` published exactly the rows ``polars`` wrote,
 that ``run_checks`` published and quarantined them between its two files, and that every
@@ -86,6 +90,7 @@ VOLUMES: Final[dict[str, int]] = {"10MB": 10_000_000, "1GB": 1_000_000_000}
 """Total bytes a ``lake_ops`` run publishes, by the label its contenders carry."""
 
 PIPELINE: Final = "users"
+LAKE_SOURCE: Final = "sources/users"  # where the lake-source contenders read their rows
 DIRECT_OUTPUT: Final = "users.parquet"
 PUBLISHED: Final = f"validated_data/{PIPELINE}/"
 QUARANTINED: Final = f"_lakeflow/quarantine/{PIPELINE}/"
@@ -382,23 +387,45 @@ def create_lake(work: Workload) -> None:
         _ok(lake.create_repository(), "create_repository")
 
 
-def _run(work: Workload, *, keep_raw: bool, checks: Mapping[str, Any] | None) -> None:
-    """Effect. One ``run()`` of the users pipeline on the lake ``create_lake`` made."""
+def create_lake_with_source(work: Workload) -> None:
+    """Effect (untimed setup). A repository whose ``main`` holds the users file as a dataset."""
+    from lakeflow.adapters.local import LocalLake
+
+    with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY) as lake:
+        _ok(lake.create_repository(), "create_repository")
+        source = work.input_path("users")
+        _ok(lake.put_file(f"{LAKE_SOURCE}/part-0.parquet", source, branch="main"), "put_file")
+        _ok(lake.commit("main", "bench: the users dataset"), "commit")
+
+
+def _run(
+    work: Workload,
+    *,
+    keep_raw: bool,
+    checks: Mapping[str, Any] | None,
+    lake_source: bool = False,
+    verify_reads: bool = True,
+) -> None:
+    """Effect. One ``run()`` of the users pipeline on the lake the setup made."""
     from returns.result import Failure
 
-    from lakeflow.adapters.file_source import FileSource
+    from lakeflow.adapters.file_source import FileSource, LakeSource
     from lakeflow.adapters.local import LocalLake
     from lakeflow.core.validate import Checks
     from lakeflow.shell import Pipeline, run
 
     pipeline = Pipeline(
         name=PIPELINE,
-        source=FileSource(str(work.input_path("users")), format="parquet"),
+        source=(
+            LakeSource(LAKE_SOURCE)
+            if lake_source
+            else FileSource(str(work.input_path("users")), format="parquet")
+        ),
         transform=users_transform(),
         checks=None if checks is None else Checks.from_config(dict(checks)).unwrap(),
         keep_raw=keep_raw,
     )
-    with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY) as lake:
+    with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY, verify_reads=verify_reads) as lake:
         outcome = run(pipeline, lake, "main")
     if isinstance(outcome, Failure):
         failed = outcome.failure()
@@ -421,6 +448,16 @@ def run_lakeflow_raw(work: Workload) -> None:
 def run_lakeflow_checks(work: Workload) -> None:
     """Effect. ``run()`` with the users checks and ``keep_raw=False``."""
     _run(work, keep_raw=False, checks=USERS_CHECKS)
+
+
+def run_lakeflow_lake_source(work: Workload) -> None:
+    """Effect. ``run()`` reading its rows from the lake (``LakeSource``), verified (default)."""
+    _run(work, keep_raw=False, checks=None, lake_source=True)
+
+
+def run_lakeflow_lake_source_unverified(work: Workload) -> None:
+    """Effect. The same with ``verify_reads=False``: the blobs are not hashed before the scan."""
+    _run(work, keep_raw=False, checks=None, lake_source=True, verify_reads=False)
 
 
 def prepare_users(ctx: PrepareContext) -> dict[str, JSONValue]:
@@ -540,6 +577,20 @@ RUN_OVERHEAD = register(
                 imports=_RUN_IMPORTS,
                 setup=create_lake,
             ),
+            Contender(
+                "run_lake_source",
+                run_lakeflow_lake_source,
+                "lakeflow.run() reading the rows from the lake (LakeSource), reads verified",
+                imports=_RUN_IMPORTS,
+                setup=create_lake_with_source,
+            ),
+            Contender(
+                "run_lake_source_unverified",
+                run_lakeflow_lake_source_unverified,
+                "the same with verify_reads=False (the source blob is not hashed)",
+                imports=_RUN_IMPORTS,
+                setup=create_lake_with_source,
+            ),
         ),
         baseline="polars",
         targets=(
@@ -548,6 +599,14 @@ RUN_OVERHEAD = register(
                 "time",
                 1.15,
                 label="run() (no checks, keep_raw=False) <= 1.15x the direct sink_parquet",
+                min_size=TEN_MILLION,
+            ),
+            Target(
+                "run_lake_source",
+                "time",
+                1.10,
+                reference="run_lake_source_unverified",
+                label="verified lake reads <= 1.10x unverified (run() from a LakeSource)",
                 min_size=TEN_MILLION,
             ),
         ),

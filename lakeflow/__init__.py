@@ -58,7 +58,7 @@ from lakeflow.core.validate import (
     plan_validation,
 )
 from lakeflow.execute import collect_together, validate
-from lakeflow.lakes import open_lake
+from lakeflow.lakes import LakeHandle, open_lake
 from lakeflow.pipelines import load_job, pipeline_from_config
 from lakeflow.ports import Lake, Sink, Source
 from lakeflow.shell import Pipeline, RetryPolicy, RunEvent, load_run, run, runs, show_run
@@ -82,6 +82,7 @@ __all__ = [
     "InvalidOption",
     "Lake",
     "LakeError",
+    "LakeHandle",
     "LakeSource",
     "LakeflowError",
     "LoadError",
