@@ -37,6 +37,7 @@ __all__ = [
     "Prepared",
     "branches",
     "commit_on_clean",
+    "commit_staged",
     "create_branch",
     "create_repository",
     "delete_branch",
@@ -309,6 +310,43 @@ def move_head(
         "won the race); retry",
         retryable=True,
     )
+
+
+def commit_staged(
+    meta: Metadata, branch: str, *, message: str, metadata: Mapping[str, str], allow_empty: bool
+) -> CommitInfo:
+    """Effect. Commit ``branch``'s staged changes; ``invalid`` when there are none.
+
+    The new tree is computed on a read snapshot, then the head moves by compare-and-swap (a
+    lost race is a retryable ``conflict``) and exactly the staged rows that were seen are
+    cleared: writes staged while the commit runs stay staged.
+    """
+    with meta.read() as conn:
+        row = meta.branch_row(conn, branch)
+        tree = tree_of(meta, conn, row.head)
+        entries, last_seq = staging.rows(meta, conn, branch)
+        load = meta.loader(conn)
+        changes = staging.effective(tree, entries, load)
+        if not changes and not allow_empty:
+            raise Refused("invalid", f"no changes to commit on branch {branch!r}")
+        refs, ranges = apply(tree, changes, load)
+        prepared = prepare(
+            meta,
+            conn,
+            refs=refs,
+            ranges=ranges,
+            parents=(row.head,),
+            message=message,
+            metadata=metadata,
+        )
+    with meta.write("commit") as conn:
+        move_head(meta, conn, row, prepared.info.id, "commit")
+        save(meta, conn, prepared)
+        conn.execute(
+            "DELETE FROM staging WHERE repo = ? AND branch = ? AND seq <= ?",
+            (meta.repo, branch, last_seq),
+        )
+    return prepared.info
 
 
 # -- merges and reverts: changes computed on a snapshot, committed on a clean branch -----------

@@ -55,7 +55,7 @@ from lakeflow.adapters.local.blobs import BlobRead, BlobStore, read_chunks, unli
 from lakeflow.adapters.local.failures import Refused, check, sqlite_error
 from lakeflow.adapters.local.maintenance import FsckReport, GcReport, fsck, gc
 from lakeflow.adapters.local.metadata import Metadata
-from lakeflow.adapters.local.trees import Entry, apply, change, lookup
+from lakeflow.adapters.local.trees import Entry, change, lookup
 from lakeflow.adapters.local.trees import diff as tree_diff
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.ports import (
@@ -418,13 +418,9 @@ class LocalLake:
             target = path[:-1] if isinstance(path, str) and path.endswith("/") else path
             check(check_path("scan_frame", target))
             with self._meta.read() as conn:
-                at = history.resolve(self._meta, conn, ref)
-                entry = staging.entry_at(self._meta, conn, at, target)
-                if entry is not None:
-                    parts = [(target, entry)]
-                else:
-                    listed = staging.view_prefix(self._meta, conn, at, target + "/")
-                    parts = [(p, e) for p, e in listed if p.endswith(".parquet")]
+                parts = staging.parquet_parts(
+                    self._meta, conn, history.resolve(self._meta, conn, ref), target
+                )
             if not parts:
                 raise Refused(
                     "not_found",
@@ -474,27 +470,9 @@ class LocalLake:
             if not isinstance(message, str):
                 raise Refused("invalid", f"commit message must be a str, got {message!r}")
             meta = _checked_meta("commit", metadata)
-            with self._meta.read() as conn:
-                row = self._meta.branch_row(conn, branch)
-                tree = history.tree_of(self._meta, conn, row.head)
-                entries, last_seq = staging.rows(self._meta, conn, branch)
-                load = self._meta.loader(conn)
-                changes = staging.effective(tree, entries, load)
-                if not changes and not allow_empty:
-                    raise Refused("invalid", f"no changes to commit on branch {branch!r}")
-                refs, ranges = apply(tree, changes, load)
-                prepared = history.prepare(
-                    self._meta, conn, refs=refs, ranges=ranges, parents=(row.head,),
-                    message=message, metadata=meta,
-                )  # fmt: skip
-            with self._meta.write("commit") as conn:
-                history.move_head(self._meta, conn, row, prepared.info.id, "commit")
-                history.save(self._meta, conn, prepared)
-                conn.execute(
-                    "DELETE FROM staging WHERE repo = ? AND branch = ? AND seq <= ?",
-                    (self._repo, branch, last_seq),
-                )
-            return prepared.info
+            return history.commit_staged(
+                self._meta, branch, message=message, metadata=meta, allow_empty=allow_empty
+            )
 
         return self._run("commit", body)
 

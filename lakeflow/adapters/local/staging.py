@@ -17,7 +17,16 @@ from lakeflow.adapters.local.failures import Refused
 from lakeflow.adapters.local.metadata import Metadata
 from lakeflow.adapters.local.trees import Entry, Item, Loader, Tree, iter_prefix, lookup
 
-__all__ = ["discard", "effective", "entry_at", "rows", "stage", "staged", "view_prefix"]
+__all__ = [
+    "discard",
+    "effective",
+    "entry_at",
+    "parquet_parts",
+    "rows",
+    "stage",
+    "staged",
+    "view_prefix",
+]
 
 
 def _decode(meta: Metadata, raw: str | None) -> Entry | None:
@@ -101,6 +110,16 @@ def view_prefix(
         else:
             committed[path] = entry
     return sorted(committed.items())
+
+
+def parquet_parts(
+    meta: Metadata, conn: sqlite3.Connection, at: tuple[str, str | None], target: str
+) -> list[Item]:
+    """Effect. ``target`` itself if it is an object, else every ``*.parquet`` under it."""
+    entry = entry_at(meta, conn, at, target)
+    if entry is not None:
+        return [(target, entry)]
+    return [(p, e) for p, e in view_prefix(meta, conn, at, target + "/") if p.endswith(".parquet")]
 
 
 def stage(meta: Metadata, branch: str, path: str, entry: Entry | None) -> None:
