@@ -308,7 +308,7 @@ class LocalLake:
             meta = self._checked_put("put_bytes", path, branch, content_type, metadata)
             checksum, size = self._blobs.write([memoryview(data)])
             entry = Entry(checksum, size, content_type, tuple(sorted(meta.items())))
-            staging.stage(self._meta, branch, path, entry)
+            staging.stage(self._meta, "put_bytes", branch, path, entry)
             return entry.info(path)
 
         return self._run("put_bytes", body)
@@ -349,7 +349,7 @@ class LocalLake:
                     unlink_quietly(src)
             checksum, size = stored
             entry = Entry(checksum, size, content_type, tuple(sorted(meta.items())))
-            staging.stage(self._meta, branch, path, entry)
+            staging.stage(self._meta, "put_file", branch, path, entry)
             return entry.info(path)
 
         return self._run("put_file", body)
@@ -360,7 +360,7 @@ class LocalLake:
         def body() -> None:
             check(check_branch_id("delete_object", branch))
             check(check_path("delete_object", path))
-            staging.stage(self._meta, branch, path, None)
+            staging.stage(self._meta, "delete_object", branch, path, None)
 
         return self._run("delete_object", body)
 

@@ -204,15 +204,18 @@ class Metadata:
             self._connection()
             return self._read_only
 
+    def _refuse_writes(self, reason: str, what: str) -> Refused:
+        return Refused(
+            "read_only",
+            f"the lake at {self.url} is read-only here ({reason}): {what} needs to write. "
+            "Reading works; write from a process that may write the lake folder.",
+        )
+
     def require_writable(self, what: str) -> None:
         """Effect. Raise a ``read_only`` refusal (before any write) when the lake is read-only."""
         reason = self.read_only
         if reason is not None:
-            raise Refused(
-                "read_only",
-                f"the lake at {self.url} is read-only here ({reason}): {what} needs to write. "
-                "Reading works; write from a process that may write the lake folder.",
-            )
+            raise self._refuse_writes(reason, what)
 
     def _connection(self, *, create: bool = False) -> sqlite3.Connection:
         if self._conn is not None and self._pid == os.getpid():
@@ -224,16 +227,13 @@ class Metadata:
             if created:
                 raise self._damaged(f"its metadata file {self.db} is missing")
             if not create:
-                detail = (
-                    "the folder does not exist" if not self.root.exists() else "no lake.sqlite3"
-                )
-                raise self._no_lake(f"{detail} in {self.root}")
+                state = f"holds no {DB_NAME}" if self.root.exists() else "does not exist"
+                raise self._no_lake(f"{self.root} {state}")
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
         read_only = self._why_read_only()
         if create and read_only is not None:
-            self._read_only = read_only
-            self.require_writable("creating the lake")
+            raise self._refuse_writes(read_only, "creating the lake")
         conn = self._connect(read_only)
         try:
             found = self._format(conn)

@@ -122,9 +122,9 @@ def parquet_parts(
     return [(p, e) for p, e in view_prefix(meta, conn, at, target + "/") if p.endswith(".parquet")]
 
 
-def stage(meta: Metadata, branch: str, path: str, entry: Entry | None) -> None:
+def stage(meta: Metadata, op: str, branch: str, path: str, entry: Entry | None) -> None:
     """Effect. Stage ``entry`` (``None``: a delete) at ``path`` on ``branch``, atomically."""
-    with meta.write("staging a write") as conn:
+    with meta.write(op) as conn:
         meta.branch_row(conn, branch)
         conn.execute(
             "INSERT INTO staging (repo, branch, path, seq, entry) VALUES (?, ?, ?, ?, ?) "
