@@ -1,8 +1,10 @@
 """A child process that uses a lake it may not write, for the read-only tests.
 
-    python -m tests.adapters.readonly_child LAKE_ROOT REPOSITORY [--as-user UID]
+    python -m tests.adapters.readonly_child LAKE_ROOT REPOSITORY [--as-user UID] [--follow]
 
 Prints one JSON document: what each read returned, and the error code of each write. With
+``--follow`` it instead prints main's head, waits for a line on stdin (the parent wrote
+meanwhile), and prints main's head again. With
 ``--as-user`` (run as root) it drops to that user and group after its imports, so the
 interpreter may live where that user cannot read it (a virtualenv under ``/root``).
 """
@@ -45,6 +47,11 @@ def main() -> None:
         os.setgid(uid)
         os.setuid(uid)
     lake = LocalLake(root, repository)
+    if "--follow" in rest:
+        print(_value(lake.resolve("main")), flush=True)
+        sys.stdin.readline()
+        print(_value(lake.resolve("main")), flush=True)
+        return
     head = _value(lake.resolve("main"))
     reads = {
         "repository": _value(lake.get_repository()).id,

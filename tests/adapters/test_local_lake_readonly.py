@@ -117,3 +117,29 @@ def test_a_lake_this_user_may_not_write_reads_and_refuses_writes(
     report = _child([sys.executable, *child, "--as-user", str(NOBODY)])
     _check(report, lake, head)
     lake.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="drops privileges to nobody, which needs root")
+def test_a_read_only_reader_sees_commits_made_after_it_opened(world_readable: Path) -> None:
+    """A reader that opened a quiet lake read-only sees a commit its owner makes later."""
+    lake = _lake_with_a_run(world_readable / "lake")
+    lake.close()
+    command = [sys.executable, "-m", "tests.adapters.readonly_child", str(lake.root), "repo"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    with subprocess.Popen(
+        [*command, "--as-user", str(NOBODY), "--follow"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout.readline().strip() == expect_success(lake.resolve("main"))
+        expect_success(lake.put_bytes("later.txt", b"after the reader opened", branch="main"))
+        newer = expect_success(lake.commit("main", "later")).id
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == newer
+    assert child.returncode == 0
+    lake.close()

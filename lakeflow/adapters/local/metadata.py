@@ -17,7 +17,9 @@ Opening tells three states apart, and never mistakes one for another:
 
 A lake folder this process cannot write (a read-only filesystem or folder) is opened read-only
 (``mode=ro``, or ``immutable=1`` when no write-ahead log is pending, since SQLite cannot create
-its shared-memory file there); every write is then refused with ``read_only`` up front.
+its shared-memory file there); every write is then refused with ``read_only`` up front. An
+immutable connection assumes nobody writes the lake; a writer elsewhere (another mount, the
+folder's owner) starts a write-ahead log, and the next read reconnects with ``mode=ro``.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ class Metadata:
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
         self._read_only: str | None = None
+        self._immutable = False
         self._ranges: _LRU[Range] = _LRU(1024)
         self._trees: _LRU[Tree] = _LRU(64)
         self._commits: _LRU[CommitRow] = _LRU(4096)
@@ -266,14 +269,20 @@ class Metadata:
         self._conn, self._pid, self._read_only = conn, os.getpid(), read_only
         return conn
 
+    def _wal_pending(self) -> bool:
+        wal = self.db.with_name(DB_NAME + "-wal")
+        try:
+            return wal.stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
     def _connect(self, read_only: str | None) -> sqlite3.Connection:
         if read_only is None:
             query = "mode=rwc"
         else:
-            wal = self.db.with_name(DB_NAME + "-wal")
-            pending = wal.exists() and wal.stat().st_size > 0
             # SQLite cannot create the -shm file here; with no pending log the file is all.
-            query = "mode=ro" if pending else "mode=ro&immutable=1"
+            query = "mode=ro" if self._wal_pending() else "mode=ro&immutable=1"
+        self._immutable = query.endswith("immutable=1")
         return sqlite3.connect(
             f"{self.db.as_uri()}?{query}",
             uri=True,
@@ -315,6 +324,8 @@ class Metadata:
     def read(self) -> Iterator[sqlite3.Connection]:
         """Effect. A consistent snapshot of the metadata (a deferred read transaction)."""
         with self._lock:
+            if self._immutable and self._conn is not None and self._wal_pending():
+                self.close()  # a writer appeared: see its log (mode=ro) instead of a stale file
             conn = self._connection()
             conn.execute("BEGIN")
             try:
