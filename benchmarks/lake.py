@@ -2,7 +2,7 @@
 
 Effect (registers two suites; contenders write lakes and parquet files).
 
-``lake_ops`` — what publishing costs on a :class:`~lakeflow.adapters.local_lake.LocalLake`
+``lake_ops`` — what publishing costs on a :class:`~lakeflow.adapters.local.LocalLake`
 (``durable=True``, the default: blobs, folders and metadata are fsynced). The size is the number
 of objects a run publishes (1 or 1,000); every contender's untimed ``setup`` creates a fresh
 lake, branches ``bench-run`` off ``main`` and stages that many objects totalling ~10 MB or
@@ -28,7 +28,11 @@ lakeflow stages, so every contender executes the same Polars plan) and writes pa
 * ``run_raw``: the same with ``keep_raw=True`` (the default): the extracted rows are written a
   second time, under ``raw/``;
 * ``run_checks``: ``run`` plus the users example's checks (:data:`USERS_CHECKS`): valid rows
-  published, failing rows quarantined with the names of the rules they broke.
+  published, failing rows quarantined with the names of the rules they broke;
+* ``run_lake_source``, ``run_lake_source_unverified``: ``run`` reading its rows from the lake
+  (``LakeSource``; the untimed ``setup`` puts the users file on ``main``), with the default
+  verified reads (the source blob is hashed before Polars scans it) and with
+  ``verify_reads=False``: their ratio is what read verification costs.
 
 ``--verify`` checks that ``run`` and ``run_raw`` published exactly the rows ``polars`` wrote,
 that ``run_checks`` published and quarantined them between its two files, and that every
@@ -58,7 +62,7 @@ from benchmarks.harness import (
 from benchmarks.transform import users_transform
 
 if TYPE_CHECKING:
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
 __all__ = [
     "BRANCH",
@@ -86,6 +90,7 @@ VOLUMES: Final[dict[str, int]] = {"10MB": 10_000_000, "1GB": 1_000_000_000}
 """Total bytes a ``lake_ops`` run publishes, by the label its contenders carry."""
 
 PIPELINE: Final = "users"
+LAKE_SOURCE: Final = "sources/users"  # where the lake-source contenders read their rows
 DIRECT_OUTPUT: Final = "users.parquet"
 PUBLISHED: Final = f"validated_data/{PIPELINE}/"
 QUARANTINED: Final = f"_lakeflow/quarantine/{PIPELINE}/"
@@ -173,7 +178,7 @@ def stage(work: Workload) -> None:
     Copies every prepared file into the lake (hashed, fsynced, renamed into the blob store)
     under ``data/`` on ``bench-run``, branched off ``main``. Nothing is committed.
     """
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     source = work.input_path(_volume(work))
     files = sorted(source.iterdir())
@@ -182,7 +187,7 @@ def stage(work: Workload) -> None:
     _ok(lake.create_branch(BRANCH, "main"), "create_branch")
     total = 0
     for file in files:
-        info = _ok(lake.put_file(BRANCH, f"{OBJECT_PREFIX}{file.name}", file), "put_file")
+        info = _ok(lake.put_file(f"{OBJECT_PREFIX}{file.name}", file, branch=BRANCH), "put_file")
         total += info.size
     _READY[str(work.out_dir)] = _Staged(lake, len(files), total)
     staged = {"objects": len(files), "bytes": total}
@@ -266,11 +271,11 @@ def prepare_objects(
 
 def _published_objects(out_dir: Path) -> tuple[str, int, int]:
     """Effect (reads the lake). (ref, objects, bytes) under ``data/`` where the op put them."""
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     with LocalLake(out_dir / LAKE_DIR, REPOSITORY) as lake:
-        ref = "main" if _ok(lake.list_objects("main", OBJECT_PREFIX), "list") else BRANCH
-        listed = _ok(lake.list_objects(ref, OBJECT_PREFIX), "list_objects")
+        ref = "main" if _ok(lake.list_objects(OBJECT_PREFIX, ref="main"), "list") else BRANCH
+        listed = _ok(lake.list_objects(OBJECT_PREFIX, ref=ref), "list_objects")
         pending = _ok(lake.uncommitted(BRANCH), "uncommitted")
     if pending:
         raise RuntimeError(f"{len(pending)} object(s) still uncommitted on {BRANCH}")
@@ -326,7 +331,7 @@ def _ops_contender(op: str, volume: str) -> Contender:
         f"{op}-{volume}",
         run,
         f"{what}; {volume} staged in the untimed setup",
-        imports=("lakeflow.adapters.local_lake", "lakeflow.adapters.lake_helpers"),
+        imports=("lakeflow.adapters.local", "lakeflow.adapters.lake_helpers"),
         setup=setup,
     )
 
@@ -376,29 +381,51 @@ def run_direct(work: Workload) -> None:
 
 def create_lake(work: Workload) -> None:
     """Effect (untimed setup). An empty LocalLake repository, as ``lakeflow init`` leaves it."""
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY) as lake:
         _ok(lake.create_repository(), "create_repository")
 
 
-def _run(work: Workload, *, keep_raw: bool, checks: Mapping[str, Any] | None) -> None:
-    """Effect. One ``run()`` of the users pipeline on the lake ``create_lake`` made."""
+def create_lake_with_source(work: Workload) -> None:
+    """Effect (untimed setup). A repository whose ``main`` holds the users file as a dataset."""
+    from lakeflow.adapters.local import LocalLake
+
+    with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY) as lake:
+        _ok(lake.create_repository(), "create_repository")
+        source = work.input_path("users")
+        _ok(lake.put_file(f"{LAKE_SOURCE}/part-0.parquet", source, branch="main"), "put_file")
+        _ok(lake.commit("main", "bench: the users dataset"), "commit")
+
+
+def _run(
+    work: Workload,
+    *,
+    keep_raw: bool,
+    checks: Mapping[str, Any] | None,
+    lake_source: bool = False,
+    verify_reads: bool = True,
+) -> None:
+    """Effect. One ``run()`` of the users pipeline on the lake the setup made."""
     from returns.result import Failure
 
-    from lakeflow.adapters.file_source import FileSource
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.file_source import FileSource, LakeSource
+    from lakeflow.adapters.local import LocalLake
     from lakeflow.core.validate import Checks
     from lakeflow.run import Pipeline, run
 
     pipeline = Pipeline(
         name=PIPELINE,
-        source=FileSource(str(work.input_path("users")), format="parquet"),
+        source=(
+            LakeSource(LAKE_SOURCE)
+            if lake_source
+            else FileSource(str(work.input_path("users")), format="parquet")
+        ),
         transform=users_transform(),
         checks=None if checks is None else Checks.from_config(dict(checks)).unwrap(),
         keep_raw=keep_raw,
     )
-    with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY) as lake:
+    with LocalLake(work.out_dir / LAKE_DIR, REPOSITORY, verify_reads=verify_reads) as lake:
         outcome = run(pipeline, lake, "main")
     if isinstance(outcome, Failure):
         failed = outcome.failure()
@@ -423,6 +450,16 @@ def run_lakeflow_checks(work: Workload) -> None:
     _run(work, keep_raw=False, checks=USERS_CHECKS)
 
 
+def run_lakeflow_lake_source(work: Workload) -> None:
+    """Effect. ``run()`` reading its rows from the lake (``LakeSource``), verified (default)."""
+    _run(work, keep_raw=False, checks=None, lake_source=True)
+
+
+def run_lakeflow_lake_source_unverified(work: Workload) -> None:
+    """Effect. The same with ``verify_reads=False``: the blobs are not hashed before the scan."""
+    _run(work, keep_raw=False, checks=None, lake_source=True, verify_reads=False)
+
+
 def prepare_users(ctx: PrepareContext) -> dict[str, JSONValue]:
     """Effect. Generate (or reuse) the cached users parquet file for ``ctx.size`` rows."""
     from benchmarks.datasets import users_parquet
@@ -432,12 +469,12 @@ def prepare_users(ctx: PrepareContext) -> dict[str, JSONValue]:
 
 def _lake_files(out_dir: Path, prefix: str) -> list[Path]:
     """Effect (reads the lake). Blob files of the parquet objects under ``prefix`` on main."""
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     with LocalLake(out_dir / LAKE_DIR, REPOSITORY) as lake:
-        listed = _ok(lake.list_objects("main", prefix), "list_objects")
+        listed = _ok(lake.list_objects(prefix, ref="main"), "list_objects")
         return [
-            _ok(lake.blob_path("main", info.path), "blob_path")
+            _ok(lake.blob_path(info.path, ref="main"), "blob_path")
             for info in listed
             if info.path.endswith(".parquet")
         ]
@@ -500,7 +537,7 @@ _RUN_IMPORTS: Final = (
     "returns.result",
     "lakeflow.run",
     "lakeflow.adapters.file_source",
-    "lakeflow.adapters.local_lake",
+    "lakeflow.adapters.local",
     "lakeflow.core.transform",
     "lakeflow.core.validate",
 )
@@ -540,6 +577,20 @@ RUN_OVERHEAD = register(
                 imports=_RUN_IMPORTS,
                 setup=create_lake,
             ),
+            Contender(
+                "run_lake_source",
+                run_lakeflow_lake_source,
+                "lakeflow.run() reading the rows from the lake (LakeSource), reads verified",
+                imports=_RUN_IMPORTS,
+                setup=create_lake_with_source,
+            ),
+            Contender(
+                "run_lake_source_unverified",
+                run_lakeflow_lake_source_unverified,
+                "the same with verify_reads=False (the source blob is not hashed)",
+                imports=_RUN_IMPORTS,
+                setup=create_lake_with_source,
+            ),
         ),
         baseline="polars",
         targets=(
@@ -548,6 +599,14 @@ RUN_OVERHEAD = register(
                 "time",
                 1.15,
                 label="run() (no checks, keep_raw=False) <= 1.15x the direct sink_parquet",
+                min_size=TEN_MILLION,
+            ),
+            Target(
+                "run_lake_source",
+                "time",
+                1.10,
+                reference="run_lake_source_unverified",
+                label="verified lake reads <= 1.10x unverified (run() from a LakeSource)",
                 min_size=TEN_MILLION,
             ),
         ),

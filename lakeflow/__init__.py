@@ -15,7 +15,7 @@ stage succeeded, and commits a failure record when one did not.
 from lakeflow.adapters.db_sink import DatabaseSink
 from lakeflow.adapters.file_source import FileSource, LakeSource
 from lakeflow.adapters.frame_source import FrameSource
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.adapters.sql_source import SqlSource
 from lakeflow.config_loader import load_config
 from lakeflow.core.config import PipelineConfig, parse_config
@@ -59,7 +59,7 @@ from lakeflow.core.validate import (
     plan_validation,
 )
 from lakeflow.execute import collect_together, validate
-from lakeflow.lakes import open_lake
+from lakeflow.lakes import LakeHandle, open_lake
 from lakeflow.pipelines import load_job, pipeline_from_config
 from lakeflow.ports import Lake, Sink, Source
 from lakeflow.run import (
@@ -98,6 +98,7 @@ __all__ = [
     "InvalidOption",
     "Lake",
     "LakeError",
+    "LakeHandle",
     "LakeSource",
     "LakeflowError",
     "LoadError",

@@ -153,7 +153,7 @@ def job_from_config(config: PipelineConfig) -> Result[Job, ConfigError]:
     if isinstance(built, Failure):
         return Failure(built.failure())
     try:
-        lake = open_lake(config.lake.url, repository=config.lake.repository)
+        lake = open_lake(config.lake.url, repository=config.lake.repository).lake
     except LakeflowError as exc:
         return Failure(ConfigError((ConfigProblem("lake.url", str(exc)),)))
     return Success(Job(config, built.unwrap(), lake))

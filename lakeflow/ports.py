@@ -3,9 +3,9 @@
 The :class:`Lake` port mirrors lakeFS (repository, branches, objects, commits, merges) so that
 the lakeFS adapter is a thin mapping and the embedded ``LocalLake`` behaves the same. Every
 operation returns an ``IOResult`` with a :class:`LakeError` value; nothing here raises for an
-expected failure. The notebook helpers (``scan``, ``head``,
-``branches``, ``log``) are the exception: they raise :class:`LakeflowError` with a clear
-message, because a notebook user wants a frame or an exception, not a container.
+expected failure. Notebook helpers that raise (``scan``, ``head``, ``branches``, ``log``) are
+not part of the port: :func:`lakeflow.lakes.open_lake` returns them on a
+:class:`~lakeflow.lakes.LakeHandle` wrapped around a :class:`Lake`.
 """
 
 from __future__ import annotations
@@ -97,10 +97,17 @@ class Change:
 class Lake(Protocol):
     """A versioned object store bound to one repository, with lakeFS semantics.
 
+    Only ``IOResult`` operations: an implementation writes each exactly once, and notebook
+    conveniences that raise live beside the port (:class:`lakeflow.lakes.LakeHandle`). One
+    argument order everywhere: an object operation takes the **path first**; the ref it reads
+    at is the keyword ``ref=``, the branch it writes to the keyword ``branch=``.
+
     Branch ids match :data:`BRANCH_ID`. Writes go to a branch's uncommitted (staging) area and
-    become visible at a commit id only when committed. Commits and merges move a branch head
-    atomically (compare-and-swap): a concurrent move makes one of them fail with a ``conflict``
-    :class:`LakeError` (``retryable`` when retrying can succeed, such as a lost race on a head).
+    become visible at a commit id only when committed. Commits, merges and reverts move a
+    branch head atomically (compare-and-swap): a concurrent move makes one of them fail with a
+    ``conflict`` :class:`LakeError` (``retryable`` when retrying can succeed, such as a lost race
+    on a head). Content read back is what was written: damage found on read is a ``corrupt``
+    error naming the object, never different bytes.
     """
 
     @property
@@ -143,13 +150,17 @@ class Lake(Protocol):
         """The commit id a branch name or commit id (or unique prefix) points at."""
         ...
 
-    # -- objects ------------------------------------------------------------------------------
+    def discard_changes(self, branch: str) -> IOResult[None, LakeError]:
+        """Drop every uncommitted change on ``branch`` (lakeFS' branch reset)."""
+        ...
+
+    # -- objects (path first) -----------------------------------------------------------------
     def put_bytes(
         self,
-        branch: str,
         path: str,
         data: bytes,
         *,
+        branch: str,
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
     ) -> IOResult[ObjectInfo, LakeError]:
@@ -158,10 +169,10 @@ class Lake(Protocol):
 
     def put_file(
         self,
-        branch: str,
         path: str,
         source: Path,
         *,
+        branch: str,
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
         move: bool = False,
@@ -173,26 +184,30 @@ class Lake(Protocol):
         """
         ...
 
-    def delete_object(self, branch: str, path: str) -> IOResult[None, LakeError]:
+    def delete_object(self, path: str, *, branch: str) -> IOResult[None, LakeError]:
         """Stage the removal of ``path`` on ``branch``."""
         ...
 
-    def get_bytes(self, ref: str, path: str) -> IOResult[bytes, LakeError]:
-        """An object's content at ``ref`` (a branch sees its uncommitted writes)."""
+    def get_bytes(self, path: str, *, ref: str) -> IOResult[bytes, LakeError]:
+        """An object's content at ``ref`` (a branch sees its uncommitted writes), verified."""
         ...
 
-    def stat(self, ref: str, path: str) -> IOResult[ObjectInfo, LakeError]:
+    def stat(self, path: str, *, ref: str) -> IOResult[ObjectInfo, LakeError]:
         """An object's stats at ``ref``; ``not_found`` if absent."""
         ...
 
     def list_objects(
-        self, ref: str, prefix: str = ""
+        self, prefix: str = "", *, ref: str
     ) -> IOResult[tuple[ObjectInfo, ...], LakeError]:
         """Objects under ``prefix`` at ``ref``, sorted by path."""
         ...
 
-    def scan_frame(self, ref: str, path: str) -> IOResult[pl.LazyFrame, LakeError]:
-        """A lazy frame over a parquet object, or over every ``*.parquet`` under a folder."""
+    def scan_frame(self, path: str, *, ref: str) -> IOResult[pl.LazyFrame, LakeError]:
+        """A lazy frame over a parquet object, or over every ``*.parquet`` under a folder.
+
+        The data is verified against its checksums before the frame is returned, unless the
+        lake was opened with read verification turned off.
+        """
         ...
 
     # -- commits, merges, history -------------------------------------------------------------
@@ -229,6 +244,24 @@ class Lake(Protocol):
         """
         ...
 
+    def revert(
+        self,
+        branch: str,
+        commit: str,
+        *,
+        parent_number: int = 1,
+        message: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> IOResult[CommitInfo, LakeError]:
+        """Commit on ``branch`` the undoing of what ``commit`` changed against a parent.
+
+        ``parent_number`` picks the parent (1-based) the change is measured against: for a
+        merge commit, 1 undoes what the merge brought into its destination. A path that
+        changed on ``branch`` since ``commit`` in another way is a ``conflict``; a branch with
+        uncommitted changes, or a revert that would change nothing, is ``invalid``.
+        """
+        ...
+
     def log_commits(
         self, ref: str, *, limit: int | None = None
     ) -> IOResult[tuple[CommitInfo, ...], LakeError]:
@@ -237,23 +270,6 @@ class Lake(Protocol):
 
     def diff(self, left: str, right: str) -> IOResult[tuple[Change, ...], LakeError]:
         """Changes on ``right`` since its merge base with ``left`` (lakeFS' three-dot diff)."""
-        ...
-
-    # -- notebook helpers (raise LakeflowError) -----------------------------------------------
-    def scan(self, path: str, ref: str = "main") -> pl.LazyFrame:
-        """Like :meth:`scan_frame` but raises :class:`LakeflowError`; for notebooks."""
-        ...
-
-    def head(self, ref: str = "main") -> str:
-        """The commit id ``ref`` points at; raises :class:`LakeflowError` if unknown."""
-        ...
-
-    def branches(self) -> tuple[BranchInfo, ...]:
-        """All branches; raises :class:`LakeflowError` on failure."""
-        ...
-
-    def log(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
-        """Commits reachable from ``ref``, newest first; raises :class:`LakeflowError`."""
         ...
 
 

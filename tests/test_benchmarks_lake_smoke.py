@@ -159,7 +159,7 @@ def test_lake_ops_verification_catches_a_commit_that_left_objects_staged(tmp_pat
 
 
 def test_run_overhead_publishes_the_rows_the_direct_write_wrote(tmp_path: Path) -> None:
-    """Through the CLI, every run() contender publishes the direct sink_parquet's rows."""
+    """Through the CLI, every run() contender (lake sources too) publishes the direct rows."""
     results = tmp_path / "results"
     proc = run_benchmarks(tmp_path, "run_overhead", "3k")
 
@@ -174,8 +174,12 @@ def test_run_overhead_publishes_the_rows_the_direct_write_wrote(tmp_path: Path) 
     assert facts["run"]["rows_out"] == facts["run_raw"]["rows_out"] == direct
     checked = facts["run_checks"]
     assert checked["quarantined"] > 0 and checked["rows_out"] + checked["quarantined"] == direct
-    (target,) = doc["targets"]
-    assert target["contender"] == "run" and target["informational"] is True
+    assert facts["run_lake_source"]["rows_out"] == direct
+    assert facts["run_lake_source_unverified"]["rows_out"] == direct
+    targets = {t["contender"]: t for t in doc["targets"]}
+    assert set(targets) == {"run", "run_lake_source"}
+    assert targets["run_lake_source"]["reference"] == "run_lake_source_unverified"
+    assert all(t["informational"] is True for t in targets.values())
 
 
 def test_run_overhead_verification_reports_rows_that_differ(tmp_path: Path) -> None:

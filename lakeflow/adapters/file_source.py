@@ -306,13 +306,17 @@ class LakeSource:
         def checked(frame: pl.LazyFrame) -> IOResult[pl.LazyFrame, ExtractError]:
             return _after(frame, spec, watermark, fail)
 
-        return context.lake.scan_frame(context.base_ref, self._path).alt(lake_failure).bind(checked)
+        return (
+            context.lake.scan_frame(self._path, ref=context.base_ref)
+            .alt(lake_failure)
+            .bind(checked)
+        )
 
     def plan_schema(self, context: ExtractContext) -> IOResult[pl.Schema, ExtractError]:
         """Effect. The lake dataset's schema at the run's base commit (no rows read)."""
         name = f"lake path {self._path!r}"
         return (
-            context.lake.scan_frame(context.base_ref, self._path)
+            context.lake.scan_frame(self._path, ref=context.base_ref)
             .alt(lambda error: ExtractError(name, error.message, retryable=error.retryable))
             .bind(_schema_of(name))
         )

@@ -19,24 +19,17 @@ from __future__ import annotations
 import difflib
 import errno
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import Final, TypeVar
 
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from lakeflow.core.errors import LakeError, LakeflowError
-
-if TYPE_CHECKING:
-    import polars as pl
-
-    from lakeflow.ports import BranchInfo, CommitInfo, ObjectInfo
+from lakeflow.core.errors import LakeError
 
 __all__ = [
     "REPOSITORY_ID",
-    "NotebookHelpers",
     "check_branch_id",
     "check_metadata",
     "check_object_metadata",
@@ -176,9 +169,10 @@ def lake_error_from_os(op: str, exc: OSError, *, what: str = "") -> LakeError:
     """Pure. Translate an ``OSError`` met while doing ``op`` into a :class:`LakeError` value.
 
     Disk full / quota → ``unavailable`` (not retryable: waiting will not free space); permission
-    denied → ``auth``; a missing local source file → ``not_found``; a directory where a file was
-    expected → ``invalid``; transient errors (EAGAIN, EINTR, EBUSY, ETIMEDOUT, ESTALE) →
-    ``unavailable`` and retryable; anything else → ``unavailable``.
+    denied → ``auth``; a read-only filesystem → ``read_only``; a missing local source file →
+    ``not_found``; a directory where a file was expected → ``invalid``; transient errors
+    (EAGAIN, EINTR, EBUSY, ETIMEDOUT, ESTALE) → ``unavailable`` and retryable; anything else →
+    ``unavailable``.
     """
     target = f" {what}" if what else ""
     detail = exc.strerror or str(exc)
@@ -193,7 +187,7 @@ def lake_error_from_os(op: str, exc: OSError, *, what: str = "") -> LakeError:
     if code in {errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG}:
         return LakeError(op, f"invalid{target}: {detail}{where}", "invalid")
     if code == errno.EROFS:
-        return LakeError(op, f"read-only file system{target}: {detail}{where}", "unavailable")
+        return LakeError(op, f"read-only file system{target}: {detail}{where}", "read_only")
     return LakeError(
         op,
         f"I/O error{target}: {detail}{where}",
@@ -216,128 +210,3 @@ def unwrap_io(result: IOResult[T, E]) -> Result[T, E]:
     if isinstance(result, IOFailure):
         return Failure(unsafe_perform_io(result.failure()))
     return Success(unsafe_perform_io(result.unwrap()))
-
-
-def _unwrap(result: IOResult[T, LakeError], explain: str) -> T:
-    """Effect boundary for notebooks: the success value, or raise ``LakeflowError``."""
-    outcome = unwrap_io(result)
-    if isinstance(outcome, Failure):
-        raise LakeflowError(f"{explain}: {outcome.failure().message}")
-    return outcome.unwrap()
-
-
-class NotebookHelpers(ABC):
-    """Mixin: the port's notebook helpers, built on an adapter's ``IOResult`` methods.
-
-    The helpers raise :class:`LakeflowError` with a message naming what exists (branches,
-    nearby paths), because a notebook user wants a frame or an exception. An adapter mixes this
-    in and implements the port's ``IOResult`` methods; nothing else is needed.
-    """
-
-    # -- provided by the adapter (see lakeflow.ports.Lake) -----------------------------------
-    @property
-    @abstractmethod
-    def url(self) -> str:
-        """Where the lake lives (see :class:`lakeflow.ports.Lake`)."""
-
-    @property
-    @abstractmethod
-    def repository(self) -> str:
-        """The repository id."""
-
-    @abstractmethod
-    def resolve(self, ref: str) -> IOResult[str, LakeError]:
-        """See :class:`lakeflow.ports.Lake`."""
-
-    @abstractmethod
-    def list_branches(self) -> IOResult[tuple[BranchInfo, ...], LakeError]:
-        """See :class:`lakeflow.ports.Lake`."""
-
-    @abstractmethod
-    def list_objects(
-        self, ref: str, prefix: str = ""
-    ) -> IOResult[tuple[ObjectInfo, ...], LakeError]:
-        """See :class:`lakeflow.ports.Lake`."""
-
-    @abstractmethod
-    def scan_frame(self, ref: str, path: str) -> IOResult[pl.LazyFrame, LakeError]:
-        """See :class:`lakeflow.ports.Lake`."""
-
-    @abstractmethod
-    def log_commits(
-        self, ref: str, *, limit: int | None = None
-    ) -> IOResult[tuple[CommitInfo, ...], LakeError]:
-        """See :class:`lakeflow.ports.Lake`."""
-
-    # -- notebook helpers -----------------------------------------------------------------------
-    def _where(self) -> str:
-        return f"repository {self.repository!r} at {self.url}"
-
-    def _missing_ref(self, ref: str, error: LakeError) -> LakeflowError:
-        if error.code != "not_found":
-            return LakeflowError(f"cannot resolve ref {ref!r} in {self._where()}: {error.message}")
-        listed = unwrap_io(self.list_branches())
-        if isinstance(listed, Failure):
-            return LakeflowError(f"cannot open {self._where()}: {listed.failure().message}")
-        names = [b.name for b in listed.unwrap()]
-        close = nearby(ref, names)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        return LakeflowError(
-            f"no branch or commit {ref!r} in {self._where()}; "
-            f"branches: {', '.join(names) or '(none)'}{hint}"
-        )
-
-    def head(self, ref: str = "main") -> str:
-        """Effect. The commit id ``ref`` points at; raises :class:`LakeflowError` if unknown."""
-        resolved = unwrap_io(self.resolve(ref))
-        if isinstance(resolved, Failure):
-            raise self._missing_ref(ref, resolved.failure())
-        return resolved.unwrap()
-
-    def branches(self) -> tuple[BranchInfo, ...]:
-        """Effect. All branches, sorted by name; raises :class:`LakeflowError` on failure."""
-        return _unwrap(self.list_branches(), f"cannot list branches of {self._where()}")
-
-    def log(self, ref: str = "main", *, limit: int | None = None) -> tuple[CommitInfo, ...]:
-        """Effect. Commits reachable from ``ref``, newest first; raises :class:`LakeflowError`."""
-        commit_id = self.head(ref)
-        return _unwrap(
-            self.log_commits(commit_id, limit=limit), f"cannot read the history of {ref!r}"
-        )
-
-    def scan(self, path: str, ref: str = "main") -> pl.LazyFrame:
-        """Effect. A lazy frame over a parquet object or folder at ``ref``; raises if missing.
-
-        ``ref`` is a branch (its uncommitted writes included) or a commit id: time travel.
-        """
-        scanned = unwrap_io(self.scan_frame(ref, path))
-        if not isinstance(scanned, Failure):
-            return scanned.unwrap()
-        error = scanned.failure()
-        if error.code != "not_found":
-            raise LakeflowError(f"cannot scan {path!r} at {ref!r}: {error.message}")
-        commit_id = self.head(ref)  # raises, listing the branches, when ref is unknown
-        raise LakeflowError(self._missing_path_message(path, ref, commit_id, error))
-
-    def _missing_path_message(self, path: str, ref: str, commit_id: str, error: LakeError) -> str:
-        at = f"{ref!r}" if ref == commit_id else f"{ref!r} (commit {commit_id[:12]})"
-        listing = unwrap_io(self.list_objects(ref))
-        if isinstance(listing, Failure):
-            return f"no parquet object or folder {path!r} at {at}: {error.reason}"
-        paths = [o.path for o in listing.unwrap()]
-        if not paths:
-            return f"no parquet object or folder {path!r} at {at}: the ref holds no objects"
-        candidates = sorted(
-            set(paths) | {p.rsplit("/", i)[0] for p in paths for i in (1, 2) if "/" in p}
-        )
-        # difflib is quadratic-ish: look near the longest existing folder prefix first.
-        parts = path.rstrip("/").split("/")
-        for depth in range(len(parts) - 1, -1, -1):
-            folder = "/".join(parts[:depth])
-            scoped = [c for c in candidates if c.startswith(folder)] if folder else candidates
-            if scoped:
-                candidates = scoped
-                break
-        close = nearby(path, candidates[:5000])
-        hint = f"; nearby paths: {', '.join(close)}" if close else ""
-        return f"no parquet object or folder {path!r} at {at}{hint}"

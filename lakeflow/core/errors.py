@@ -255,9 +255,16 @@ LakeErrorCode: TypeAlias = Literal[
     "read_only",
     "precondition",
 ]
-"""How a lake operation failed: ``corrupt`` is damaged data or metadata (never retryable),
-``read_only`` a lake that cannot be written, ``precondition`` a refusal such as a protected
-branch or a failed lakeFS hook."""
+"""How a lake operation failed, the one list every adapter uses.
+
+``conflict``: a concurrent change or a merge/revert conflict (lakeFS 409); ``not_found``: no such
+repository, branch, commit or object (404); ``auth``: credentials or permissions refused
+(401/403); ``unavailable``: the lake cannot be reached or is busy (429/5xx, I/O errors);
+``invalid``: the request itself is wrong (400); ``corrupt``: stored data or metadata is damaged
+(a checksum mismatch, an unreadable metadata file); ``read_only``: the lake cannot be written
+here (a read-only filesystem or folder); ``precondition``: lakeFS refused on a precondition
+(412/423: a protected branch, a failed hook).
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,7 +115,7 @@ def _empty_references(lake: Lake, checks: Checks, base: str) -> tuple[Checks, li
         {ref.dataset for ref in checks.references.values() if isinstance(ref, DatasetRef)}
     )
     for dataset in datasets:
-        scanned = unwrap_io(lake.scan_frame(base, dataset))
+        scanned = unwrap_io(lake.scan_frame(dataset, ref=base))
         if isinstance(scanned, Failure):
             problems.append(PlanProblem("validate", scanned.failure().message, scanned.failure()))
             continue

@@ -80,7 +80,7 @@ def _resolve_datasets(
     )
     frames: dict[str, pl.LazyFrame] = {}
     for dataset in datasets:
-        scanned = journal.call("validate", partial(lake.scan_frame, base, dataset))
+        scanned = journal.call("validate", partial(lake.scan_frame, dataset, ref=base))
         if isinstance(scanned, Failure):
             return Failure(scanned.failure())
         frames[dataset] = scanned.unwrap()

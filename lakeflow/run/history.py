@@ -19,6 +19,7 @@ from returns.result import Failure, Result, Success
 from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.core.records import FailureRecord, RunRecord, encode_json, record_from_json
+from lakeflow.lakes import LakeLike, port_of
 from lakeflow.ports import Lake
 from lakeflow.run.layout import HISTORY_BRANCH, is_internal_branch, records_prefix
 from lakeflow.run.pipeline import RetryPolicy
@@ -75,7 +76,7 @@ def _put_and_commit(
     lake: Lake, path: str, payload: bytes, message: str, metadata: dict[str, str]
 ) -> IOResult[None, LakeError]:
     """Effect. Stage ``payload`` at ``path`` on the history branch and commit it."""
-    put = unwrap_io(lake.put_bytes(HISTORY_BRANCH, path, payload, content_type=JSON))
+    put = unwrap_io(lake.put_bytes(path, payload, branch=HISTORY_BRANCH, content_type=JSON))
     if isinstance(put, Failure):
         return IOFailure(put.failure())
     committed = unwrap_io(lake.commit(HISTORY_BRANCH, message, metadata))
@@ -86,7 +87,7 @@ def _put_and_commit(
         return IOFailure(error)
     # Nothing to commit: another run's history commit took our staged record along (lakeFS
     # staging is per branch). That is fine when the record is committed as we wrote it.
-    recorded = unwrap_io(lake.get_bytes(HISTORY_BRANCH, path))
+    recorded = unwrap_io(lake.get_bytes(path, ref=HISTORY_BRANCH))
     pending = unwrap_io(lake.uncommitted(HISTORY_BRANCH))
     if (
         isinstance(recorded, Success)
@@ -115,7 +116,7 @@ def record_in_history(lake: Lake, record: RunRecord | FailureRecord) -> str | No
 
 
 def _read_record(lake: Lake, path: str) -> RunRecord | FailureRecord | UnreadableRecord:
-    data = unwrap_io(lake.get_bytes(HISTORY_BRANCH, path))
+    data = unwrap_io(lake.get_bytes(path, ref=HISTORY_BRANCH))
     if isinstance(data, Failure):
         return UnreadableRecord(path, data.failure().message)
     try:
@@ -148,12 +149,12 @@ def _published_but_unrecorded(
     for branch in branches.value_or(()):
         if is_internal_branch(branch.name):
             continue
-        listed = unwrap_io(lake.list_objects(branch.name, records_prefix(pipeline)))
+        listed = unwrap_io(lake.list_objects(records_prefix(pipeline), ref=branch.name))
         for info in listed.value_or(()):
             run_id = info.path.rsplit("/", 1)[-1].removesuffix(".json")
             if run_id in known or run_id in found or not info.path.endswith(".json"):
                 continue
-            data = unwrap_io(lake.get_bytes(branch.name, info.path))
+            data = unwrap_io(lake.get_bytes(info.path, ref=branch.name))
             try:
                 record = record_from_json(json.loads(data.unwrap()))
             except (ValueError, KeyError, TypeError, AttributeError):
@@ -171,7 +172,7 @@ def _published_but_unrecorded(
     return list(found.values())
 
 
-def read_history(lake: Lake, pipeline: str | None = None) -> Result[History, LakeError]:
+def read_history(lake: LakeLike, pipeline: str | None = None) -> Result[History, LakeError]:
     """Effect. Every recorded run (of ``pipeline``, or of all), newest first.
 
     Reads the history branch, and the records published on target branches so that a run
@@ -179,7 +180,8 @@ def read_history(lake: Lake, pipeline: str | None = None) -> Result[History, Lak
     found and written back to the history (when the lake can be written). A lake without a
     history yet has an empty one. Fails only when the lake itself cannot be read.
     """
-    listed = unwrap_io(lake.list_objects(HISTORY_BRANCH, records_prefix(pipeline)))
+    lake = port_of(lake)
+    listed = unwrap_io(lake.list_objects(records_prefix(pipeline), ref=HISTORY_BRANCH))
     if isinstance(listed, Failure):
         error: LakeError = listed.failure()
         if error.code == "not_found":
@@ -206,7 +208,7 @@ def read_history(lake: Lake, pipeline: str | None = None) -> Result[History, Lak
     return Success(History(tuple(records), tuple(unreadable)))
 
 
-def runs(lake: Lake, pipeline: str | None = None) -> list[RunRecord | FailureRecord]:
+def runs(lake: LakeLike, pipeline: str | None = None) -> list[RunRecord | FailureRecord]:
     """Effect: every readable recorded run (published or failed), newest first.
 
     For notebooks: raises :class:`LakeflowError` when the lake cannot be read. Records that
@@ -218,7 +220,7 @@ def runs(lake: Lake, pipeline: str | None = None) -> list[RunRecord | FailureRec
     return list(history.unwrap().records)
 
 
-def show_run(lake: Lake, run_id: str, pipeline: str | None = None) -> RunRecord | FailureRecord:
+def show_run(lake: LakeLike, run_id: str, pipeline: str | None = None) -> RunRecord | FailureRecord:
     """Effect: the record of one run; raises :class:`LakeflowError` if there is none."""
     history = read_history(lake, pipeline)
     if isinstance(history, Failure):

@@ -18,6 +18,7 @@ from returns.result import Failure, Result, Success
 
 from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import LakeError
+from lakeflow.lakes import LakeLike, port_of
 from lakeflow.ports import Lake
 from lakeflow.run.layout import (
     HISTORY_BRANCH,
@@ -52,7 +53,7 @@ class InitReport:
 
 def _layout_at(lake: Lake, ref: str) -> bool:
     """Effect. True when the committed layout at ``ref`` is the current one."""
-    found = unwrap_io(lake.get_bytes(ref, LAYOUT_README_PATH))
+    found = unwrap_io(lake.get_bytes(LAYOUT_README_PATH, ref=ref))
     return isinstance(found, Success) and found.unwrap() == _LAYOUT
 
 
@@ -68,7 +69,7 @@ def _resume(lake: Lake, default: str) -> Result[bool, LakeError]:
     changes = pending.unwrap()
     if [c.path for c in changes] != [LAYOUT_README_PATH]:
         return Success(False)
-    staged = unwrap_io(lake.get_bytes(default, LAYOUT_README_PATH))
+    staged = unwrap_io(lake.get_bytes(LAYOUT_README_PATH, ref=default))
     if not (isinstance(staged, Success) and staged.unwrap() == _LAYOUT):
         return Success(False)
     committed = unwrap_io(lake.commit(default, _MESSAGE, _METADATA))
@@ -88,7 +89,9 @@ def _lay_out(lake: Lake, default: str) -> IOResult[str, LakeError]:
     try:
         outcome = (
             unwrap_io(
-                lake.put_bytes(branch, LAYOUT_README_PATH, _LAYOUT, content_type="text/markdown")
+                lake.put_bytes(
+                    LAYOUT_README_PATH, _LAYOUT, branch=branch, content_type="text/markdown"
+                )
             )
             .bind(lambda _: unwrap_io(lake.commit(branch, _MESSAGE, _METADATA)))
             .bind(
@@ -108,12 +111,13 @@ def _lay_out(lake: Lake, default: str) -> IOResult[str, LakeError]:
     return IOFailure(error)
 
 
-def init_lake(lake: Lake, *, default_branch: str = "main") -> Result[InitReport, LakeError]:
+def init_lake(lake: LakeLike, *, default_branch: str = "main") -> Result[InitReport, LakeError]:
     """Effect. Create the repository, the standard branches, the history branch and the layout.
 
     Idempotent and safe to run concurrently or to interrupt (see the module docs). An
     existing repository keeps its own default branch.
     """
+    lake = port_of(lake)
     existed = isinstance(unwrap_io(lake.get_repository()), Success)
     created = unwrap_io(lake.create_repository(default_branch=default_branch, exist_ok=True))
     if isinstance(created, Failure):

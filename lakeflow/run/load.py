@@ -15,7 +15,7 @@ from returns.result import Failure, Result, Success
 
 from lakeflow.core.errors import LakeflowError
 from lakeflow.core.records import FailureRecord, RunRecord
-from lakeflow.ports import Lake
+from lakeflow.lakes import LakeLike, port_of
 from lakeflow.run.history import record_in_history, show_run
 from lakeflow.run.journal import Journal, now
 from lakeflow.run.pipeline import Pipeline
@@ -43,7 +43,7 @@ def load_sinks(
     return Success(replace(progress, rows=replace(progress.rows, loaded=row_count)))
 
 
-def load_run(pipeline: Pipeline, lake: Lake, run_id: str) -> Result[RunRecord, FailureRecord]:
+def load_run(pipeline: Pipeline, lake: LakeLike, run_id: str) -> Result[RunRecord, FailureRecord]:
     """Effect: re-apply a published run's database loads from its published commit.
 
     For a run recorded as ``published_not_loaded`` (or to reload a published one). Loads are
@@ -52,7 +52,7 @@ def load_run(pipeline: Pipeline, lake: Lake, run_id: str) -> Result[RunRecord, F
     Raises:
         LakeflowError: The run was never published, or the pipeline has no database sink.
     """
-    port = lake
+    port = port_of(lake)
     record = show_run(port, run_id, pipeline.name)
     if record.merge_commit is None:
         raise LakeflowError(
@@ -77,7 +77,9 @@ def load_run(pipeline: Pipeline, lake: Lake, run_id: str) -> Result[RunRecord, F
     )
     valid_path = record.outputs.get("valid")
     if valid_path is not None:
-        scanned = journal.call("load", partial(port.scan_frame, record.merge_commit, valid_path))
+        scanned = journal.call(
+            "load", partial(port.scan_frame, valid_path, ref=record.merge_commit)
+        )
         if isinstance(scanned, Failure):
             outcome: Result[Progress, StepFailure] = Failure(
                 StepFailure("load", scanned.failure(), progress)

@@ -43,6 +43,7 @@ from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.core.incremental import Watermark
 from lakeflow.core.records import FailureRecord, RunRecord, RunStatus, encode_json
 from lakeflow.core.secrets import redact_values
+from lakeflow.lakes import LakeLike, port_of
 from lakeflow.ports import Lake, Source
 from lakeflow.run.check import check_plan
 from lakeflow.run.execute import Executed, execute
@@ -148,7 +149,7 @@ class _Transaction:
         base = progress.base
         assert base is not None  # noqa: S101 - set just before
         path = checkpoint_path(self.pipeline.name)
-        found = self.journal.call("resolve", partial(self.lake.get_bytes, base, path))
+        found = self.journal.call("resolve", partial(self.lake.get_bytes, path, ref=base))
         if isinstance(found, Failure):
             error: LakeError = found.failure()
             if error.code == "not_found":
@@ -241,12 +242,14 @@ class _Transaction:
         return Success(_Staged(plan.progress, executed.files))
 
     def _empty_folder(self, branch: str, folder: str) -> Result[None, LakeError]:
-        listing = self.journal.call("write", partial(self.lake.list_objects, branch, folder + "/"))
+        listing = self.journal.call(
+            "write", partial(self.lake.list_objects, folder + "/", ref=branch)
+        )
         if isinstance(listing, Failure):
             return Failure(listing.failure())
         for info in listing.unwrap():
             deleted = self.journal.call(
-                "write", partial(self.lake.delete_object, branch, info.path)
+                "write", partial(self.lake.delete_object, info.path, branch=branch)
             )
             if isinstance(deleted, Failure):
                 return Failure(deleted.failure())
@@ -255,14 +258,16 @@ class _Transaction:
     def _put_file(self, branch: str, kind: str, path: str, file: Path) -> Result[None, LakeError]:
         # The valid rows are read again by database loads after the merge: keep that file.
         move = not (kind == "valid" and self.pipeline.sinks)
-        put = partial(self.lake.put_file, branch, path, file, content_type=PARQUET, move=move)
+        put = partial(
+            self.lake.put_file, path, file, branch=branch, content_type=PARQUET, move=move
+        )
         return self.journal.call("write", put).map(lambda _: None)
 
     def _put_json(
         self, branch: str, path: str, document: Mapping[str, object]
     ) -> Result[None, LakeError]:
         payload = (encode_json(document) + "\n").encode()
-        put = partial(self.lake.put_bytes, branch, path, payload, content_type=JSON)
+        put = partial(self.lake.put_bytes, path, payload, branch=branch, content_type=JSON)
         return self.journal.call("write", put).map(lambda _: None)
 
     def commit(self, staged: _Staged) -> Result[_Staged, StepFailure]:
@@ -383,7 +388,7 @@ class _Transaction:
             and paths.quarantine not in set(record.outputs.values())
         ):
             put = unwrap_io(
-                lake.put_file(branch, paths.quarantine, quarantine, content_type=PARQUET)
+                lake.put_file(paths.quarantine, quarantine, branch=branch, content_type=PARQUET)
             )
             if isinstance(put, Failure):
                 problems.append(put.failure().message)
@@ -391,7 +396,9 @@ class _Transaction:
                 record = replace(record, outputs={**record.outputs, "quarantine": paths.quarantine})
         record = replace(record, outputs={**record.outputs, "record": paths.record})
         payload = (encode_json(record.to_json()) + "\n").encode()
-        put_record = unwrap_io(lake.put_bytes(branch, paths.record, payload, content_type=JSON))
+        put_record = unwrap_io(
+            lake.put_bytes(paths.record, payload, branch=branch, content_type=JSON)
+        )
         if isinstance(put_record, Failure):
             problems.append(put_record.failure().message)
         committed = unwrap_io(
@@ -429,7 +436,7 @@ def _scratch_of(lake: Lake) -> Path | None:
 
 def run(
     pipeline: Pipeline,
-    lake: Lake,
+    lake: LakeLike,
     target: str = "main",
     *,
     merge: bool = True,
@@ -457,6 +464,7 @@ def run(
         LakeflowError: ``target`` is not a branch a run may publish to (empty, not a branch
             id, or one of lakeflow's own branches).
     """
+    lake = port_of(lake)
     problem = target_problem(target)
     if problem is not None:
         raise LakeflowError(f"cannot publish to {target!r}: {problem}")

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lakeflow.core.incremental import Watermark
+from lakeflow.lakes import LakeHandle
 from lakeflow.ports import ExtractContext
 
 if TYPE_CHECKING:
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def dead_uri() -> str:
 @pytest.fixture
 def scratch_lake(tmp_path: Path) -> LocalLake:
     """A real embedded lake with its repository created."""
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
     lake = LocalLake(tmp_path / "lake", "adapter-tests", durable=False)
     lake.create_repository().unwrap()
@@ -53,7 +54,7 @@ def make_context(scratch_lake: LocalLake) -> Callable[..., ExtractContext]:
 
     def build(watermark: Watermark | None = None) -> ExtractContext:
         return ExtractContext(
-            watermark=watermark, lake=scratch_lake, base_ref=scratch_lake.head("main")
+            watermark=watermark, lake=scratch_lake, base_ref=LakeHandle(scratch_lake).head("main")
         )
 
     return build

@@ -16,11 +16,12 @@ from polars.testing.parametric import column, dataframes
 
 from lakeflow.adapters.file_source import FileSource, LakeSource
 from lakeflow.core.incremental import IncrementalSpec, Watermark
+from lakeflow.lakes import LakeHandle
 from lakeflow.ports import ExtractContext, Source
 from tests.adapters.sql_helpers import err, ok, publish
 
 if TYPE_CHECKING:
-    from lakeflow.adapters.local_lake import LocalLake
+    from lakeflow.adapters.local import LocalLake
 
 FRAME = pl.DataFrame(
     {
@@ -186,7 +187,7 @@ def test_paths_with_passwords_are_redacted() -> None:
 def _put(lake: LocalLake, path: str, frame: pl.DataFrame, message: str) -> str:
     buffer = io.BytesIO()
     frame.write_parquet(buffer)
-    ok(lake.put_bytes("main", path, buffer.getvalue()))
+    ok(lake.put_bytes(path, buffer.getvalue(), branch="main"))
     return ok(lake.commit("main", message)).id
 
 
@@ -197,7 +198,7 @@ def test_lake_source_reads_at_the_base_commit_not_the_head(scratch_lake: LocalLa
     source = LakeSource("validated/users")
     at_base = ok(source.extract(ExtractContext(None, scratch_lake, base))).collect()
     at_head = ok(
-        source.extract(ExtractContext(None, scratch_lake, scratch_lake.head("main")))
+        source.extract(ExtractContext(None, scratch_lake, LakeHandle(scratch_lake).head("main")))
     ).collect()
     assert at_base.height == 4 and at_head.height == 8
     assert source.describe() == {"kind": "lake", "path": "validated/users"}

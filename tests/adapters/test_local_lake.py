@@ -20,7 +20,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from lakeflow.adapters.lake_helpers import lake_error_from_os
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.core.errors import LakeflowError
 from lakeflow.lakes import open_lake
 from lakeflow.testing.lake_contract import expect_failure, expect_success
@@ -52,7 +52,7 @@ def _blobs(lake: LocalLake) -> set[str]:
 def test_open_lake_absolute_url(tmp_path: Path) -> None:
     """local:///abs opens the lake at that absolute path."""
     lake = open_lake(f"local://{tmp_path}/abs", repository="repo")
-    assert isinstance(lake, LocalLake)
+    assert isinstance(lake.lake, LocalLake)
     assert lake.url == f"local://{tmp_path}/abs"
 
 
@@ -72,7 +72,7 @@ def test_open_lake_then_read_in_a_notebook(tmp_path: Path) -> None:
     writer = LocalLake(tmp_path / "lake", "etl")
     expect_success(writer.create_repository())
     frame = pl.DataFrame({"id": [1, 2], "name": ["a", "b"]})
-    expect_success(writer.put_bytes("main", "users/part-1.parquet", _parquet(frame)))
+    expect_success(writer.put_bytes("users/part-1.parquet", _parquet(frame), branch="main"))
     expect_success(writer.commit("main", "users"))
     reader = open_lake(f"local://{tmp_path}/lake", repository="etl")
     assert_frame_equal(reader.scan("users").collect(), frame)
@@ -112,9 +112,9 @@ def test_repositories_share_a_lake_folder_but_not_branches(tmp_path: Path) -> No
     first, second = LocalLake(tmp_path, "first"), LocalLake(tmp_path, "second")
     expect_success(first.create_repository())
     expect_success(second.create_repository())
-    expect_success(first.put_bytes("main", "a", b"1"))
+    expect_success(first.put_bytes("a", b"1", branch="main"))
     commit_id = expect_success(first.commit("main", "one")).id
-    expect_failure(second.get_bytes("main", "a"), "not_found")
+    expect_failure(second.get_bytes("a", ref="main"), "not_found")
     expect_failure(second.resolve(commit_id), "not_found")
 
 
@@ -122,10 +122,10 @@ def test_repositories_share_a_lake_folder_but_not_branches(tmp_path: Path) -> No
 def test_resolve_prefixes_and_ancestry_modifiers(lake: LocalLake) -> None:
     """Refs accept unique commit-id prefixes (>= 6 hex digits) and ~N / ^N like lakeFS."""
     first = expect_success(lake.resolve("main"))
-    expect_success(lake.put_bytes("main", "a", b"1"))
+    expect_success(lake.put_bytes("a", b"1", branch="main"))
     second = expect_success(lake.commit("main", "two")).id
     expect_success(lake.create_branch("dev", first))
-    expect_success(lake.put_bytes("dev", "b", b"1"))
+    expect_success(lake.put_bytes("b", b"1", branch="dev"))
     side = expect_success(lake.commit("dev", "side")).id
     merge = expect_success(lake.merge("dev", "main"))
     assert expect_success(lake.resolve(second[:8])) == second
@@ -140,18 +140,18 @@ def test_resolve_prefixes_and_ancestry_modifiers(lake: LocalLake) -> None:
 
 def test_time_travel_refs_do_not_see_staged_writes(lake: LocalLake) -> None:
     """'main' sees staged writes; 'main~0' is the head commit itself, without them."""
-    expect_success(lake.put_bytes("main", "a", b"staged"))
-    assert expect_success(lake.get_bytes("main", "a")) == b"staged"
-    expect_failure(lake.get_bytes("main~0", "a"), "not_found")
+    expect_success(lake.put_bytes("a", b"staged", branch="main"))
+    assert expect_success(lake.get_bytes("a", ref="main")) == b"staged"
+    expect_failure(lake.get_bytes("a", ref="main~0"), "not_found")
 
 
 # -- storage layout ----------------------------------------------------------------------------
 def test_blobs_are_content_addressed_read_only_and_deduplicated(lake: LocalLake) -> None:
     """Each distinct content is stored once, as a read-only file named by its sha256."""
-    info = expect_success(lake.put_bytes("main", "a", b"same"))
-    expect_success(lake.put_bytes("main", "b", b"same"))
+    info = expect_success(lake.put_bytes("a", b"same", branch="main"))
+    expect_success(lake.put_bytes("b", b"same", branch="main"))
     assert info.checksum == hashlib.sha256(b"same").hexdigest()
-    blob = expect_success(lake.blob_path("main", "a"))
+    blob = expect_success(lake.blob_path("a", ref="main"))
     assert blob == lake.root / "objects" / info.checksum[:2] / info.checksum[2:]
     assert _blobs(lake) == {info.checksum}
     assert blob.stat().st_mode & 0o777 == 0o444
@@ -161,26 +161,26 @@ def test_scan_frame_is_zero_copy(lake: LocalLake) -> None:
     """Scanning reads the blob files in place: no file in the lake is created or grows."""
     frame = pl.DataFrame({"x": list(range(1000))})
     for part in range(3):
-        expect_success(lake.put_bytes("main", f"ds/p{part}.parquet", _parquet(frame)))
+        expect_success(lake.put_bytes(f"ds/p{part}.parquet", _parquet(frame), branch="main"))
     expect_success(lake.commit("main", "ds"))
     before = _files(lake.root)
-    scanned = expect_success(lake.scan_frame("main", "ds")).collect()
+    scanned = expect_success(lake.scan_frame("ds", ref="main")).collect()
     assert scanned.height == 3000
     assert {k: v for k, v in _files(lake.root).items() if "sqlite" not in k} == {
         k: v for k, v in before.items() if "sqlite" not in k
     }
-    blob = expect_success(lake.blob_path("main", "ds/p0.parquet"))
+    blob = expect_success(lake.blob_path("ds/p0.parquet", ref="main"))
     assert_frame_equal(pl.read_parquet(blob), frame)
 
 
 def test_branch_commit_and_merge_never_copy_data(lake: LocalLake) -> None:
     """Branching, committing and merging add no blob files: they move ids, not bytes."""
-    expect_success(lake.put_bytes("main", "big", os.urandom(1 << 20)))
+    expect_success(lake.put_bytes("big", os.urandom(1 << 20), branch="main"))
     expect_success(lake.commit("main", "data"))
     blobs = _blobs(lake)
     expect_success(lake.create_branch("dev", "main"))
-    expect_success(lake.delete_object("dev", "other"))
-    expect_success(lake.put_bytes("dev", "small", b"x"))
+    expect_success(lake.delete_object("other", branch="dev"))
+    expect_success(lake.put_bytes("small", b"x", branch="dev"))
     expect_success(lake.commit("dev", "dev"))
     expect_success(lake.merge("dev", "main"))
     assert _blobs(lake) == blobs | {hashlib.sha256(b"x").hexdigest()}
@@ -191,14 +191,14 @@ def test_a_small_commit_on_a_large_tree_rewrites_few_ranges(tmp_path: Path) -> N
     lake = LocalLake(tmp_path, "repo", durable=False)
     expect_success(lake.create_repository())
     for i in range(1500):
-        expect_success(lake.put_bytes("main", f"t/{i:05d}", b"v%d" % i))
+        expect_success(lake.put_bytes(f"t/{i:05d}", b"v%d" % i, branch="main"))
     expect_success(lake.commit("main", "many"))
     db = sqlite3.connect(tmp_path / "lake.sqlite3")
     ranges_before = db.execute("SELECT count(*) FROM ranges").fetchone()[0]
-    expect_success(lake.put_bytes("main", "t/01500", b"changed"))
+    expect_success(lake.put_bytes("t/01500", b"changed", branch="main"))
     expect_success(lake.commit("main", "one change"))
     expect_success(lake.create_branch("dev", "main~1"))
-    expect_success(lake.put_bytes("dev", "t/01499x", b"added"))
+    expect_success(lake.put_bytes("t/01499x", b"added", branch="dev"))
     expect_success(lake.commit("dev", "one more"))
     expect_success(lake.merge("dev", "main"))
     ranges_after = db.execute("SELECT count(*) FROM ranges").fetchone()[0]
@@ -213,12 +213,12 @@ def test_put_file_move_renames_the_file_into_the_store(lake: LocalLake, tmp_path
     payload = os.urandom(3 << 20)
     source.write_bytes(payload)
     inode = source.stat().st_ino
-    info = expect_success(lake.put_file("main", "out.parquet", source, move=True))
+    info = expect_success(lake.put_file("out.parquet", source, branch="main", move=True))
     assert not source.exists()
-    blob = expect_success(lake.blob_path("main", "out.parquet"))
+    blob = expect_success(lake.blob_path("out.parquet", ref="main"))
     assert blob.stat().st_ino == inode
     assert info.checksum == hashlib.sha256(payload).hexdigest()
-    assert expect_success(lake.get_bytes("main", "out.parquet")) == payload
+    assert expect_success(lake.get_bytes("out.parquet", ref="main")) == payload
 
 
 def test_put_file_move_copies_a_hard_linked_file(lake: LocalLake, tmp_path: Path) -> None:
@@ -226,14 +226,14 @@ def test_put_file_move_copies_a_hard_linked_file(lake: LocalLake, tmp_path: Path
     source, other = tmp_path / "a.bin", tmp_path / "b.bin"
     source.write_bytes(b"linked")
     os.link(source, other)
-    expect_success(lake.put_file("main", "a", source, move=True))
+    expect_success(lake.put_file("a", source, branch="main", move=True))
     assert not source.exists() and other.read_bytes() == b"linked"
-    assert expect_success(lake.blob_path("main", "a")).stat().st_ino != other.stat().st_ino
+    assert expect_success(lake.blob_path("a", ref="main")).stat().st_ino != other.stat().st_ino
 
 
 def test_put_file_of_a_directory_is_invalid(lake: LocalLake, tmp_path: Path) -> None:
     """Only regular files can be uploaded."""
-    expect_failure(lake.put_file("main", "a", tmp_path), "invalid")
+    expect_failure(lake.put_file("a", tmp_path, branch="main"), "invalid")
 
 
 # -- concurrency: deterministic races across real processes -------------------------------------
@@ -241,7 +241,8 @@ def _pause_after_prepare(paused: Any, resume: Any) -> None:
     """In the child: stop right after the commit/merge is computed, before its write."""
 
     def profile(frame: FrameType, event: str, _arg: object) -> None:
-        if event == "return" and frame.f_code.co_name == "_prepare":
+        code = frame.f_code
+        if event == "return" and code.co_name == "prepare" and "local" in code.co_filename:
             sys.setprofile(None)
             paused.set()
             resume.wait(60)
@@ -284,7 +285,7 @@ def _race(target: Any, root: Path, meanwhile: Any) -> str:
 
 def test_losing_a_commit_race_is_a_retryable_conflict(lake: LocalLake) -> None:
     """A commit whose branch moved after it read the head fails with a retryable conflict."""
-    expect_success(lake.put_bytes("main", "a", b"1"))
+    expect_success(lake.put_bytes("a", b"1", branch="main"))
 
     def commit_first() -> None:
         expect_success(lake.commit("main", "winner"))
@@ -296,29 +297,29 @@ def test_losing_a_commit_race_is_a_retryable_conflict(lake: LocalLake) -> None:
 
 def test_writes_staged_during_a_commit_stay_staged(lake: LocalLake) -> None:
     """A write that lands while a commit is in flight is neither lost nor committed."""
-    expect_success(lake.put_bytes("main", "a", b"1"))
+    expect_success(lake.put_bytes("a", b"1", branch="main"))
 
     def write_meanwhile() -> None:
-        expect_success(lake.put_bytes("main", "b", b"late"))
-        expect_success(lake.put_bytes("main", "a", b"2"))
+        expect_success(lake.put_bytes("b", b"late", branch="main"))
+        expect_success(lake.put_bytes("a", b"2", branch="main"))
 
     report = _race(_racing_commit, lake.root, write_meanwhile)
     assert "Success" in report
     head = expect_success(lake.resolve("main"))
-    assert expect_success(lake.get_bytes(head, "a")) == b"1"
-    expect_failure(lake.get_bytes(head, "b"), "not_found")
+    assert expect_success(lake.get_bytes("a", ref=head)) == b"1"
+    expect_failure(lake.get_bytes("b", ref=head), "not_found")
     assert {c.path for c in expect_success(lake.uncommitted("main"))} == {"a", "b"}
-    assert expect_success(lake.get_bytes("main", "a")) == b"2"
+    assert expect_success(lake.get_bytes("a", ref="main")) == b"2"
 
 
 def test_losing_a_merge_race_is_a_retryable_conflict(lake: LocalLake) -> None:
     """A merge whose destination moved after it computed fails with a retryable conflict."""
     expect_success(lake.create_branch("dev", "main"))
-    expect_success(lake.put_bytes("dev", "d", b"dev"))
+    expect_success(lake.put_bytes("d", b"dev", branch="dev"))
     expect_success(lake.commit("dev", "dev"))
 
     def move_main() -> None:
-        expect_success(lake.put_bytes("main", "m", b"main"))
+        expect_success(lake.put_bytes("m", b"main", branch="main"))
         expect_success(lake.commit("main", "main moved"))
 
     report = _race(_racing_merge, lake.root, move_main)
@@ -329,15 +330,15 @@ def test_losing_a_merge_race_is_a_retryable_conflict(lake: LocalLake) -> None:
 def test_a_write_to_the_destination_during_a_merge_refuses_the_merge(lake: LocalLake) -> None:
     """A merge does not swallow a write staged on its destination while it ran."""
     expect_success(lake.create_branch("dev", "main"))
-    expect_success(lake.put_bytes("dev", "d", b"dev"))
+    expect_success(lake.put_bytes("d", b"dev", branch="dev"))
     expect_success(lake.commit("dev", "dev"))
 
     def write_main() -> None:
-        expect_success(lake.put_bytes("main", "m", b"staged"))
+        expect_success(lake.put_bytes("m", b"staged", branch="main"))
 
     report = _race(_racing_merge, lake.root, write_main)
     assert "'code': 'invalid'" in report
-    assert expect_success(lake.get_bytes("main", "m")) == b"staged"
+    assert expect_success(lake.get_bytes("m", ref="main")) == b"staged"
 
 
 def test_threads_sharing_one_handle_stay_consistent(tmp_path: Path) -> None:
@@ -347,7 +348,7 @@ def test_threads_sharing_one_handle_stay_consistent(tmp_path: Path) -> None:
 
     def work(worker: int) -> None:
         for i in range(20):
-            expect_success(lake.put_bytes("main", f"{worker}/{i}", b"x"))
+            expect_success(lake.put_bytes(f"{worker}/{i}", b"x", branch="main"))
             lake.commit("main", f"{worker}/{i}")  # may find nothing left to commit: fine
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
@@ -357,7 +358,7 @@ def test_threads_sharing_one_handle_stay_consistent(tmp_path: Path) -> None:
         thread.join()
     lake.commit("main", "rest")
     head = expect_success(lake.resolve("main"))
-    assert len(expect_success(lake.list_objects(head))) == 80
+    assert len(expect_success(lake.list_objects(ref=head))) == 80
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -377,10 +378,10 @@ def test_busy_database_is_a_retryable_unavailable(lake: LocalLake) -> None:
 
 
 def test_damaged_metadata_is_a_failure_value_not_an_exception(tmp_path: Path) -> None:
-    """A metadata file that is not a database gives an unavailable LakeError."""
+    """A metadata file that is not a database gives a corrupt LakeError naming the file."""
     (tmp_path / "lake.sqlite3").write_bytes(b"this is not a database" * 100)
-    error = expect_failure(LocalLake(tmp_path, "repo").list_branches(), "unavailable")
-    assert "damaged" in error.reason
+    error = expect_failure(LocalLake(tmp_path, "repo").list_branches(), "corrupt")
+    assert "damaged" in error.reason and "lake.sqlite3" in error.reason
 
 
 def test_a_newer_layout_is_refused(lake: LocalLake) -> None:
@@ -413,11 +414,11 @@ def test_disk_full_and_permission_errors_translate() -> None:
 def test_gc_frees_only_unreferenced_blobs(lake: LocalLake) -> None:
     """gc deletes overwritten staged writes; committed data survives, even of deleted branches."""
     expect_success(lake.create_branch("dev", "main"))
-    expect_success(lake.put_bytes("dev", "kept", b"committed on a deleted branch"))
+    expect_success(lake.put_bytes("kept", b"committed on a deleted branch", branch="dev"))
     expect_success(lake.commit("dev", "c"))
     expect_success(lake.delete_branch("dev"))
-    expect_success(lake.put_bytes("main", "a", b"overwritten"))
-    expect_success(lake.put_bytes("main", "a", b"staged"))
+    expect_success(lake.put_bytes("a", b"overwritten", branch="main"))
+    expect_success(lake.put_bytes("a", b"staged", branch="main"))
     garbage = hashlib.sha256(b"overwritten").hexdigest()
     (lake.root / "tmp" / "put-crashed").write_bytes(b"partial")
     assert expect_success(lake.gc()).blobs_deleted == 0  # within the grace period
@@ -427,21 +428,21 @@ def test_gc_frees_only_unreferenced_blobs(lake: LocalLake) -> None:
     assert (report.blobs_deleted, report.bytes_freed) == (1, len(b"overwritten"))
     assert garbage not in _blobs(lake)
     assert not (lake.root / "tmp" / "put-crashed").exists()
-    assert expect_success(lake.get_bytes("main", "a")) == b"staged"
+    assert expect_success(lake.get_bytes("a", ref="main")) == b"staged"
     assert expect_success(lake.fsck(deep=True)).ok
 
 
 def test_fsck_finds_missing_and_corrupted_blobs(lake: LocalLake) -> None:
     """fsck reports a blob whose bytes changed or that disappeared; reads then fail cleanly."""
-    expect_success(lake.put_bytes("main", "a", b"original"))
-    expect_success(lake.put_bytes("main", "b", b"vanishes"))
+    expect_success(lake.put_bytes("a", b"original", branch="main"))
+    expect_success(lake.put_bytes("b", b"vanishes", branch="main"))
     expect_success(lake.commit("main", "c"))
-    a_blob = expect_success(lake.blob_path("main", "a"))
+    a_blob = expect_success(lake.blob_path("a", ref="main"))
     a_blob.chmod(0o644)
     a_blob.write_bytes(b"tampered")  # same size, different bytes
-    expect_success(lake.blob_path("main", "b")).unlink()
+    expect_success(lake.blob_path("b", ref="main")).unlink()
     shallow = expect_success(lake.fsck())
     assert len(shallow.problems) == 1 and "missing" in shallow.problems[0]
     deep = expect_success(lake.fsck(deep=True))
     assert len(deep.problems) == 2 and any("hash" in p for p in deep.problems)
-    expect_failure(lake.get_bytes("main", "b"), "unavailable")
+    expect_failure(lake.get_bytes("b", ref="main"), "corrupt")

@@ -24,7 +24,7 @@ from typing import Any, Final, TypeAlias
 
 import pytest
 
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.testing.lake_contract import LakeModel, expect_failure, expect_success
 
 Op: TypeAlias = tuple[Any, ...]
@@ -75,11 +75,13 @@ def _run(lake: LocalLake, sources: dict[str, Path]) -> None:
     for op in OPS:
         kind = op[0]
         if kind == "put":
-            expect_success(lake.put_bytes(op[1], op[2], _content(op[2], op[3], op[4])))
+            expect_success(lake.put_bytes(op[2], _content(op[2], op[3], op[4]), branch=op[1]))
         elif kind in {"put_file", "put_move"}:
-            expect_success(lake.put_file(op[1], op[2], sources[op[2]], move=kind == "put_move"))
+            expect_success(
+                lake.put_file(op[2], sources[op[2]], branch=op[1], move=kind == "put_move")
+            )
         elif kind == "delete":
-            expect_success(lake.delete_object(op[1], op[2]))
+            expect_success(lake.delete_object(op[2], branch=op[1]))
         elif kind == "commit":
             expect_success(lake.commit(op[1], f"commit {op[1]}", {"run_id": "1"}))
         elif kind == "branch":
@@ -141,8 +143,8 @@ def _observed(lake: LocalLake) -> State:
         views = []
         for ref in (branch.commit_id, branch.name):
             seen = set()
-            for info in expect_success(lake.list_objects(ref)):
-                digest = _digest(expect_success(lake.get_bytes(ref, info.path)))
+            for info in expect_success(lake.list_objects(ref=ref)):
+                digest = _digest(expect_success(lake.get_bytes(info.path, ref=ref)))
                 assert digest == info.checksum, f"{info.path} at {ref}: bytes do not match hash"
                 seen.add((info.path, digest))
             views.append(frozenset(seen))
@@ -242,7 +244,7 @@ def test_kill_9_at_any_point_leaves_a_consistent_lake(tmp_path: Path) -> None:
         expect_success(reopened.gc(grace=timedelta(0)))
         assert expect_success(reopened.fsck(deep=True)).ok
         assert _observed(reopened) == observed  # gc removed only garbage
-        expect_success(reopened.put_bytes("main", "after-crash", b"still works"))
+        expect_success(reopened.put_bytes("after-crash", b"still works", branch="main"))
         expect_success(reopened.commit("main", "after the crash"))
     assert killed >= 0.8 * len(_plan(counts)), f"only {killed} runs were killed"
 
@@ -256,7 +258,7 @@ def test_a_killed_put_never_shows_a_partial_object(tmp_path: Path, stage: str) -
     scratch, _ = _fresh_lake(tmp_path / "count")
     sys.setprofile(_counter("any", None, counts))
     try:
-        expect_success(scratch.put_file("main", "big", source))
+        expect_success(scratch.put_file("big", source, branch="main"))
     finally:
         sys.setprofile(None)
     mode, kill_at = {
@@ -272,15 +274,15 @@ def test_a_killed_put_never_shows_a_partial_object(tmp_path: Path, stage: str) -
     child.join(timeout=120)
     assert child.exitcode == -signal.SIGKILL
     reopened = LocalLake(lake.root, "repo")
-    assert expect_success(reopened.list_objects("main")) == ()
-    expect_failure(reopened.get_bytes("main", "big"), "not_found")
+    assert expect_success(reopened.list_objects(ref="main")) == ()
+    expect_failure(reopened.get_bytes("big", ref="main"), "not_found")
     assert expect_success(reopened.fsck(deep=True)).ok
-    expect_success(reopened.put_file("main", "big", source))
-    assert expect_success(reopened.get_bytes("main", "big")) == _content("big", 0, _BIG)
+    expect_success(reopened.put_file("big", source, branch="main"))
+    assert expect_success(reopened.get_bytes("big", ref="main")) == _content("big", 0, _BIG)
 
 
 def _put_child(root: str, source: Path, mode: str, kill_at: int) -> None:
     lake = LocalLake(root, "repo")
     sys.setprofile(_counter(mode, kill_at, {}))
-    expect_success(lake.put_file("main", "big", source))
+    expect_success(lake.put_file("big", source, branch="main"))
     sys.setprofile(None)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.testing.lake_contract import LakeContract, LakeFactory
 
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.run import init_lake
 from tests.e2e.run_child import kill_at
 

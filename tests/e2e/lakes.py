@@ -16,9 +16,10 @@ import polars as pl
 from returns.io import IOFailure, IOResult, IOSuccess
 
 from lakeflow.adapters.lake_helpers import unwrap_io
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.core.errors import ExtractError, LakeError
 from lakeflow.core.incremental import IncrementalSpec
+from lakeflow.lakes import LakeHandle
 from lakeflow.ports import ExtractContext, Lake
 
 _numbers = itertools.count()
@@ -38,14 +39,14 @@ def head(lake: Lake, ref: str = "main") -> str:
 
 def paths(lake: Lake, ref: str = "main", prefix: str = "") -> list[str]:
     """Object paths at ``ref``."""
-    return [o.path for o in unwrap_io(lake.list_objects(ref, prefix)).unwrap()]
+    return [o.path for o in unwrap_io(lake.list_objects(prefix, ref=ref)).unwrap()]
 
 
 def published(lake: Lake, folder: str, ref: str = "main") -> pl.DataFrame:
     """Every row published under ``folder`` at ``ref`` (empty frame when there is none)."""
     if not paths(lake, ref, folder + "/"):
         return pl.DataFrame()
-    return lake.scan(folder, ref=ref).collect()
+    return LakeHandle(lake).scan(folder, ref=ref).collect()
 
 
 class FailingSource:

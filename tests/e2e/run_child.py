@@ -23,7 +23,7 @@ from types import FrameType
 import polars as pl
 
 from lakeflow.adapters.frame_source import FrameSource
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.core.incremental import IncrementalSpec
 from lakeflow.core.validate import Checks
 from lakeflow.run import Pipeline, RetryPolicy, run

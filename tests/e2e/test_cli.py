@@ -352,4 +352,4 @@ def test_lake_contents_after_two_incremental_runs(project: Path) -> None:
     lake = open_lake(f"local://{project / 'lake'}", repository="etl-pipeline")
     ids = lake.scan("validated_data/users").collect()["id"].sort().to_list()
     assert ids == [i for i in range(1, 23) if i % 4 != 0 or i > 20]
-    assert unwrap_io(lake.resolve("lakeflow-history")).map(bool).value_or(False)
+    assert unwrap_io(lake.lake.resolve("lakeflow-history")).map(bool).value_or(False)

@@ -18,7 +18,7 @@ from returns.result import Failure, Success
 
 from lakeflow.adapters.frame_source import FrameSource
 from lakeflow.adapters.lake_helpers import unwrap_io
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.cli import main as cli_main
 from lakeflow.core.errors import ExtractError
 from lakeflow.core.incremental import IncrementalSpec
@@ -85,7 +85,7 @@ def test_hostile_data_values_never_break_records_history_or_checkpoints(
         assert isinstance(outcome, Success), outcome.failure().dumps()
     history = runs(lake, "users")
     assert len(history) == 2
-    checkpoint = unwrap_io(lake.get_bytes("main", checkpoint_path("users"))).unwrap()
+    checkpoint = unwrap_io(lake.get_bytes(checkpoint_path("users"), ref="main")).unwrap()
     keys = json.loads(checkpoint)["watermark"]["keys"]
     assert sorted(k[0] for k in keys) == sorted(emails)
     for record in history:
@@ -169,7 +169,8 @@ def test_targets_that_cannot_be_published_to_exit_2_before_any_work(
     assert "--target" in capsys.readouterr().err
     lake = LocalLake(tmp_path / "lake", "etl-pipeline")
     assert runs(lake, "users") == []
-    assert not any(b.name.startswith("lakeflow-run-") for b in lake.branches())
+    branches = unwrap_io(lake.list_branches()).unwrap()
+    assert not any(b.name.startswith("lakeflow-run-") for b in branches)
 
 
 def test_run_refuses_lakeflow_branches_as_targets_from_python(tmp_path: Path) -> None:
@@ -200,7 +201,7 @@ def test_kill_9_anywhere_in_init_never_blocks_publishing(tmp_path: Path) -> None
         lake = LocalLake(root, repository)
         assert isinstance(init_lake(lake), Success), point
         assert unwrap_io(lake.uncommitted("main")).unwrap() == ()
-        layout = unwrap_io(lake.get_bytes("main", LAYOUT_README_PATH)).unwrap()
+        layout = unwrap_io(lake.get_bytes(LAYOUT_README_PATH, ref="main")).unwrap()
         assert layout == LAYOUT_README.encode()
         outcome = run(Pipeline("users", pl.DataFrame({"id": [1, 2]})), lake)
         assert isinstance(outcome, Success), (point, outcome.failure().dumps())
@@ -219,7 +220,9 @@ def test_concurrent_inits_all_succeed(tmp_path: Path) -> None:
     assert [code for code, _ in results] == [0] * 6, [err for _, (_, err) in results]
     lake = LocalLake(tmp_path / "lake", "etl-pipeline")
     assert unwrap_io(lake.uncommitted("main")).unwrap() == ()
-    assert unwrap_io(lake.get_bytes("main", LAYOUT_README_PATH)).unwrap() == LAYOUT_README.encode()
+    assert (
+        unwrap_io(lake.get_bytes(LAYOUT_README_PATH, ref="main")).unwrap() == LAYOUT_README.encode()
+    )
     assert lakeflow("run", config).returncode == 0
 
 
@@ -227,7 +230,7 @@ def test_an_older_inits_staged_layout_is_resumed(tmp_path: Path) -> None:
     """A layout README staged but never committed (an older init killed) is committed by the
     next init, and the run that was blocked publishes."""
     lake = new_lake(tmp_path)
-    put = lake.put_bytes("main", LAYOUT_README_PATH, LAYOUT_README.encode())
+    put = lake.put_bytes(LAYOUT_README_PATH, LAYOUT_README.encode(), branch="main")
     assert isinstance(unwrap_io(put), Success)
     done = init_lake(lake)
     assert done.unwrap().layout == "resumed"
@@ -241,7 +244,7 @@ def test_a_foreign_staged_change_on_the_target_is_reported_before_reading_data(
     """A staged change someone else left on main fails the run at resolve, before the source
     is read, with a message naming the path and the command that clears it."""
     lake = new_lake(tmp_path)
-    assert isinstance(unwrap_io(lake.put_bytes("main", "notes/todo.txt", b"x")), Success)
+    assert isinstance(unwrap_io(lake.put_bytes("notes/todo.txt", b"x", branch="main")), Success)
     frame, reads = counting_source(pl.DataFrame({"id": [1, 2]}))
     outcome = run(Pipeline("users", frame), lake)
     assert isinstance(outcome, Failure)
@@ -263,7 +266,7 @@ def test_unreadable_records_are_named_and_the_rest_still_listed(tmp_path: Path) 
     newer = {"schema_version": 99, "run_id": "from-the-future"}
     for name, payload in (("damaged", b"{not json"), ("newer", json.dumps(newer).encode())):
         path = f"_lakeflow/runs/users/{name}.json"
-        assert isinstance(unwrap_io(lake.put_bytes(HISTORY_BRANCH, path, payload)), Success)
+        assert isinstance(unwrap_io(lake.put_bytes(path, payload, branch=HISTORY_BRANCH)), Success)
     assert isinstance(unwrap_io(lake.commit(HISTORY_BRANCH, "plant bad records")), Success)
     listed = lakeflow("runs", config)
     assert listed.returncode == 0, listed.stderr
@@ -312,13 +315,13 @@ def test_a_run_whose_history_entry_was_lost_is_recovered_from_its_target(tmp_pat
     lake = new_lake(tmp_path)
     record = run(Pipeline("users", pl.DataFrame({"id": [1, 2]})), lake).unwrap()
     path = f"_lakeflow/runs/users/{record.run_id}.json"
-    assert isinstance(unwrap_io(lake.delete_object(HISTORY_BRANCH, path)), Success)
+    assert isinstance(unwrap_io(lake.delete_object(path, branch=HISTORY_BRANCH)), Success)
     assert isinstance(unwrap_io(lake.commit(HISTORY_BRANCH, "simulate the lost entry")), Success)
-    assert isinstance(unwrap_io(lake.get_bytes(HISTORY_BRANCH, path)), Failure)
+    assert isinstance(unwrap_io(lake.get_bytes(path, ref=HISTORY_BRANCH)), Failure)
 
     recovered = show_run(lake, record.run_id, "users")
     assert recovered.status == "published"
     assert recovered.merge_commit == record.merge_commit
     assert "recovered" in recovered.note
-    assert isinstance(unwrap_io(lake.get_bytes(HISTORY_BRANCH, path)), Success), "written back"
+    assert isinstance(unwrap_io(lake.get_bytes(path, ref=HISTORY_BRANCH)), Success), "written back"
     assert [r.run_id for r in runs(lake, "users")] == [record.run_id]

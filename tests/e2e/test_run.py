@@ -21,6 +21,7 @@ from lakeflow.core.secrets import Secret
 from lakeflow.core.stage import stage
 from lakeflow.core.transform import clean
 from lakeflow.core.validate import Checks
+from lakeflow.lakes import LakeHandle
 from lakeflow.ports import Lake
 from lakeflow.run import HISTORY_BRANCH, Pipeline, RetryPolicy, RunEvent, run, runs, show_run
 from lakeflow.testing.sources import counting_source
@@ -76,19 +77,19 @@ def test_a_run_publishes_its_outputs_in_one_merge_and_deletes_its_branch(tmp_pat
     assert record.status == "published"
     assert record.base_commit == base
     assert (record.rows.extracted, record.rows.valid, record.rows.quarantined) == (10, 8, 2)
-    merge = lake.log("main")[0]
+    merge = LakeHandle(lake).log("main")[0]
     assert merge.id == record.merge_commit == head(lake)
     assert merge.parents == (base, record.commit)
     assert sorted(paths(lake)) == sorted(record.outputs.values())
     assert published(lake, "validated_data/users")["age"].min() == 30
-    quarantine = lake.scan(record.outputs["quarantine"]).collect()
+    quarantine = LakeHandle(lake).scan(record.outputs["quarantine"]).collect()
     assert quarantine["id"].sort().to_list() == [5, 10]
     assert quarantine["_lakeflow_failed_rules"].to_list() == [["schema:age:minimum"]] * 2
-    assert lake.scan(record.outputs["raw"]).collect().height == 10
-    assert all(b.name != record.run_branch for b in lake.branches())
+    assert LakeHandle(lake).scan(record.outputs["raw"]).collect().height == 10
+    assert all(b.name != record.run_branch for b in LakeHandle(lake).branches())
     assert record.run_branch is None
     committed = record_from_json(
-        json.loads(unwrap_io(lake.get_bytes("main", record.outputs["record"])).unwrap())
+        json.loads(unwrap_io(lake.get_bytes(record.outputs["record"], ref="main")).unwrap())
     )
     assert committed.run_id == record.run_id
     assert committed.status == "committed"
@@ -159,7 +160,7 @@ def _assert_kept_failure(lake: Lake, record: FailureRecord, base: str) -> None:
     assert head(lake) == base, "the target must be untouched"
     assert record.run_branch is not None
     assert record.commit is not None
-    kept = unwrap_io(lake.get_bytes(record.run_branch, record.outputs["record"])).unwrap()
+    kept = unwrap_io(lake.get_bytes(record.outputs["record"], ref=record.run_branch)).unwrap()
     on_branch = record_from_json(json.loads(kept))
     assert isinstance(on_branch, FailureRecord)
     assert on_branch.failed_step == record.failed_step
@@ -221,7 +222,7 @@ def test_a_validation_failure_keeps_the_quarantine_on_the_run_branch(tmp_path: P
     assert record.error.kind == "validation_failed"
     assert record.rows.quarantined == 2
     assert record.run_branch is not None
-    kept = lake.scan(record.outputs["quarantine"], ref=record.run_branch).collect()
+    kept = LakeHandle(lake).scan(record.outputs["quarantine"], ref=record.run_branch).collect()
     assert kept["id"].sort().to_list() == [5, 10]
     _assert_kept_failure(lake, record, base)
 
@@ -299,7 +300,7 @@ def test_run_history_lists_every_run_newest_first(tmp_path: Path) -> None:
     assert [r.run_id for r in runs(lake, "users")] == [bad.run_id, good.run_id]
     assert {r.run_id for r in runs(lake)} == {good.run_id, bad.run_id, other.run_id}
     assert show_run(lake, bad.run_id).status == "failed"
-    assert HISTORY_BRANCH in {b.name for b in lake.branches()}
+    assert HISTORY_BRANCH in {b.name for b in LakeHandle(lake).branches()}
 
 
 def test_secrets_never_reach_records_or_events(
@@ -316,11 +317,11 @@ def test_secrets_never_reach_records_or_events(
     assert secret not in record.dumps()
     assert all(secret not in e.detail for e in events)
     history = unwrap_io(
-        lake.get_bytes(HISTORY_BRANCH, f"_lakeflow/runs/users/{record.run_id}.json")
+        lake.get_bytes(f"_lakeflow/runs/users/{record.run_id}.json", ref=HISTORY_BRANCH)
     )
     assert secret.encode() not in history.unwrap()
     assert record.run_branch is not None
-    kept = unwrap_io(lake.get_bytes(record.run_branch, record.outputs["record"])).unwrap()
+    kept = unwrap_io(lake.get_bytes(record.outputs["record"], ref=record.run_branch)).unwrap()
     assert b"auth failed" in kept
     assert secret.encode() not in kept
     assert "auth failed" in caplog.text, "the failure is logged"
@@ -397,7 +398,7 @@ def test_references_to_a_lake_dataset_are_read_at_the_base_commit(tmp_path: Path
     ).unwrap()
     record = ok(run(Pipeline("users", frame, checks=checks), lake))
     assert record.rows.quarantined == 1
-    quarantined = lake.scan(record.outputs["quarantine"]).collect()
+    quarantined = LakeHandle(lake).scan(record.outputs["quarantine"]).collect()
     assert quarantined["country"].to_list() == ["XX"]
     assert quarantined["_lakeflow_failed_rules"].to_list() == [["references:country"]]
 

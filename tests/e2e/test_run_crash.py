@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.run import run
 from tests.e2e.lakes import head, new_lake, paths, published
 from tests.e2e.run_child import users_pipeline

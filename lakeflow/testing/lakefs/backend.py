@@ -35,7 +35,7 @@ from returns.io import IOResult
 from returns.result import Failure
 
 from lakeflow.adapters.lake_helpers import check_path, check_repository_id, unwrap_io
-from lakeflow.adapters.local_lake import LocalLake
+from lakeflow.adapters.local import LocalLake
 from lakeflow.core.errors import LakeError
 from lakeflow.ports import BranchInfo, Change, CommitInfo, MergeStrategy, ObjectInfo
 from lakeflow.testing.lakefs.state import (
@@ -262,7 +262,7 @@ class Backend:
 
     # -- objects --------------------------------------------------------------------------------
     def _maybe_stat(self, repo: _Repo, ref: str, path: str) -> ObjectInfo | None:
-        outcome = unwrap_io(repo.lake.stat(ref, path))
+        outcome = unwrap_io(repo.lake.stat(path, ref=ref))
         if isinstance(outcome, Failure):
             error = outcome.failure()
             if error.code == "not_found":
@@ -273,20 +273,20 @@ class Backend:
     def stat(self, name: str, ref: str, path: str) -> ObjectInfo:
         """Effect. An object's stats at ``ref`` (a branch includes its uncommitted writes)."""
         repo = self._repo(name)
-        return _value(repo.lake.stat(self._ref(repo, ref), path))
+        return _value(repo.lake.stat(path, ref=self._ref(repo, ref)))
 
     def blob(self, name: str, ref: str, path: str) -> tuple[ObjectInfo, Path]:
         """Effect. An object's stats and the local file holding its bytes."""
         repo = self._repo(name)
         target = self._ref(repo, ref)
         with repo.lock:
-            info = _value(repo.lake.stat(target, path))
-            return info, _value(repo.lake.blob_path(target, path))
+            info = _value(repo.lake.stat(path, ref=target))
+            return info, _value(repo.lake.blob_path(path, ref=target))
 
     def objects(self, name: str, ref: str, prefix: str) -> tuple[ObjectInfo, ...]:
         """Effect. Objects under ``prefix`` at ``ref``, sorted by path."""
         repo = self._repo(name)
-        return _value(repo.lake.list_objects(self._ref(repo, ref), prefix))
+        return _value(repo.lake.list_objects(prefix, ref=self._ref(repo, ref)))
 
     def begin_upload(self, name: str, branch: str, path: str, *, if_absent: bool) -> Path:
         """Effect. Check an upload can land (before its body is read); the folder to spool the
@@ -319,7 +319,12 @@ class Backend:
                 raise ApiError(412, "path already exists")
             return _value(
                 repo.lake.put_file(
-                    branch, path, body, content_type=content_type, metadata=metadata, move=True
+                    path,
+                    body,
+                    branch=branch,
+                    content_type=content_type,
+                    metadata=metadata,
+                    move=True,
                 )
             )
 
@@ -330,7 +335,7 @@ class Backend:
             self._writable(repo, branch)
             if self._maybe_stat(repo, branch, path) is None:
                 raise ApiError(404, f"not found: {path}")
-            _value(repo.lake.delete_object(branch, path))
+            _value(repo.lake.delete_object(path, branch=branch))
 
     def delete_objects(
         self, name: str, branch: str, paths: Sequence[str]
@@ -346,7 +351,7 @@ class Backend:
                     errors.append((path, refused))
                     continue
                 try:
-                    _value(repo.lake.delete_object(branch, path))
+                    _value(repo.lake.delete_object(path, branch=branch))
                 except ApiError as exc:
                     errors.append((path, exc))
         return errors
@@ -355,12 +360,12 @@ class Backend:
         """Stage ``path`` on ``branch`` exactly as it is at commit ``source`` (or its absence)."""
         info = self._maybe_stat(repo, source, path)
         if info is None:
-            _value(repo.lake.delete_object(branch, path))
+            _value(repo.lake.delete_object(path, branch=branch))
             return
-        blob = _value(repo.lake.blob_path(source, path))
+        blob = _value(repo.lake.blob_path(path, ref=source))
         _value(
             repo.lake.put_file(
-                branch, path, blob, content_type=info.content_type, metadata=info.metadata
+                path, blob, branch=branch, content_type=info.content_type, metadata=info.metadata
             )
         )
 
