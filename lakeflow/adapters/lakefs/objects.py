@@ -5,10 +5,10 @@ request goes through the session's boundary, so failures are :class:`LakeError` 
 
 Reads are verified: the bytes are hashed as they stream in and compared with the checksum
 lakeFS sends as the object's ``ETag`` (MD5 or SHA-256, see
-:func:`~lakeflow.adapters.lakefs.transport.checksum_kind`); a mismatch is ``corrupt``, naming the object, its ref and both
-digests. A parquet object or folder at a ref becomes a lazy frame over verified local copies
-(:class:`~lakeflow.adapters.lakefs.downloads.DownloadCache`): one listing request, then one
-download per part not already copied.
+:func:`~lakeflow.adapters.lakefs.transport.checksum_kind`); a mismatch is ``corrupt``, naming
+the object, its ref and both digests. A parquet object or folder at a ref becomes a lazy frame
+over verified local copies (:class:`~lakeflow.adapters.lakefs.downloads.DownloadCache`): one
+listing request, then one download per part not already copied.
 """
 
 from __future__ import annotations
