@@ -28,6 +28,7 @@ What lakeFS leaves to its clients, done here:
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -72,6 +73,7 @@ from lakeflow.ports import (
 __all__ = ["HealthPart", "LakeFSLake"]
 
 _OCTET: Final = "application/octet-stream"
+_NAMESPACE: Final = re.compile(r"(s3|gs|https?|mem|local|transient)://.*", re.DOTALL)
 _MAX_PAGE: Final = 1000
 
 
@@ -142,6 +144,11 @@ class LakeFSLake:
             raise LakeflowError(problem)
         if not isinstance(access_key_id, Secret) or not isinstance(secret_access_key, Secret):
             raise LakeflowError("lakeFS keys must be lakeflow.Secret values")
+        if storage_namespace is not None and not _NAMESPACE.fullmatch(storage_namespace):
+            raise LakeflowError(
+                f"invalid lakeFS storage namespace {storage_namespace!r}: lakeFS takes "
+                "s3://, gs://, http(s)://, mem://, local:// or transient:// URIs"
+            )
         if not 1 <= page_size <= _MAX_PAGE or timeout_s <= 0:
             raise LakeflowError("page_size must be 1-1000 and timeout_s positive")
         self._endpoint = normalize_endpoint(endpoint)
@@ -218,15 +225,15 @@ class LakeFSLake:
                 "invalid",
             )
         )
-        creation = RepositoryCreation.from_dict(
-            {
-                "name": self.repository,
-                "storage_namespace": self._namespace or "",
-                "default_branch": default_branch,
-            }
-        )
 
         def create() -> IOResult[RepositoryInfo, LakeError]:
+            creation = RepositoryCreation.from_dict(
+                {
+                    "name": self.repository,
+                    "storage_namespace": self._namespace,
+                    "default_branch": default_branch,
+                }
+            )
             made = self._session.call(
                 op, lambda: self._sdk.repositories_api.create_repository(creation)
             )
