@@ -28,6 +28,12 @@ from tests.adapters.lakefs.helpers import err, ok, parquet
 FAST = RetryPolicy(max_retries=3, timeout_seconds=30, initial_backoff_s=0.001, max_backoff_s=0.01)
 
 
+@pytest.fixture
+def lake(double_lake: LakeFSLake) -> LakeFSLake:
+    """These tests inject faults into (or read the request log of) the double: only there."""
+    return double_lake
+
+
 @pytest.mark.parametrize(
     ("status", "message", "code", "retryable"),
     [
@@ -59,9 +65,9 @@ def test_every_lakefs_status_has_a_code(
     assert str(status) in error.reason
 
 
-def test_wrong_credentials_are_auth_and_not_retried(lakefs_factory: LakeFactory) -> None:
+def test_wrong_credentials_are_auth_and_not_retried(double_factory: LakeFactory) -> None:
     """A 401 is auth, not retryable, and its message says which variables to check."""
-    lake = lakefs_factory(secret_access_key=Secret("wrong-secret"))
+    lake = double_factory(secret_access_key=Secret("wrong-secret"))
     for result in (lake.get_repository(), lake.put_bytes("a", b"x", branch="main")):
         error = err(result, "auth", retryable=False)
         assert "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY" in error.reason
@@ -163,10 +169,10 @@ def test_a_dropped_upload_stages_nothing_and_its_retry_lands_whole(
 
 
 def test_a_slow_read_times_out_once_without_hidden_retries(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """A read past the timeout fails retryable after one request (urllib3 does not retry it)."""
-    lake = lakefs_factory(timeout_s=0.5)
+    lake = double_factory(timeout_s=0.5)
     ok(lake.create_repository())
     ok(lake.put_bytes("a", b"x", branch="main"))
     lakefs_server.faults.slow(30, count=1, method="GET", path="/repositories/*/refs/*/objects")
@@ -176,7 +182,7 @@ def test_a_slow_read_times_out_once_without_hidden_retries(
     assert ok(lake.get_bytes("a", ref="main")) == b"x"  # the next try is not slowed
 
 
-def test_a_server_that_is_not_there_is_retryable_unavailable(lakefs_factory: LakeFactory) -> None:
+def test_a_server_that_is_not_there_is_retryable_unavailable(double_factory: LakeFactory) -> None:
     """A refused connection is retryable; TLS against a plain-HTTP server is not."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -192,7 +198,7 @@ def test_a_server_that_is_not_there_is_retryable_unavailable(lakefs_factory: Lak
 
 
 def test_tls_to_a_plain_http_server_is_not_retryable(
-    lakefs_server: LakeFSDouble, lakefs_factory: LakeFactory
+    lakefs_server: LakeFSDouble, double_factory: LakeFactory
 ) -> None:
     """A TLS failure will not go away by retrying."""
     https = lakefs_server.endpoint.replace("http://", "https://")
@@ -217,10 +223,10 @@ def _tamper(blob: Path) -> None:
 
 
 def test_a_damaged_blob_is_corrupt_on_every_verified_read(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """Bytes that no longer match lakeFS' checksum are a corrupt error naming the object."""
-    lake = lakefs_factory()
+    lake = double_factory()
     ok(lake.create_repository())
     content = parquet(pl.DataFrame({"id": range(100), "note": [f"damaged-{os.getpid()}"] * 100}))
     info = ok(lake.put_bytes("ds/part.parquet", content, branch="main"))
@@ -229,17 +235,17 @@ def test_a_damaged_blob_is_corrupt_on_every_verified_read(
     error = err(lake.get_bytes("ds/part.parquet", ref=commit_id), "corrupt", retryable=False)
     assert "ds/part.parquet" in error.reason and info.checksum in error.reason
     err(lake.scan_frame("ds", ref=commit_id), "corrupt")
-    unverified = lakefs_factory(repository=lake.repository, verify_reads=False)
+    unverified = double_factory(repository=lake.repository, verify_reads=False)
     assert isinstance(ok(unverified.scan_frame("ds", ref=commit_id)), pl.LazyFrame)
 
 
 def test_a_planted_secret_never_appears_in_errors_or_reprs(
-    lakefs_server: LakeFSDouble, lakefs_factory: LakeFactory
+    lakefs_server: LakeFSDouble, double_factory: LakeFactory
 ) -> None:
     """The secret key stays out of every message, repr, URL and error dict, success or not."""
     secret = "planted-Secret/Key+9000"
     key = "AKIA-planted-key-id"
-    lake = lakefs_factory(access_key_id=Secret(key), secret_access_key=Secret(secret))
+    lake = double_factory(access_key_id=Secret(key), secret_access_key=Secret(secret))
     texts = [repr(lake), str(lake), lake.url]
     for result in (
         lake.get_repository(),

@@ -19,6 +19,12 @@ KEYS = {
 }
 
 
+@pytest.fixture
+def lake(double_lake: LakeFSLake) -> LakeFSLake:
+    """These tests inject faults into (or read the request log of) the double: only there."""
+    return double_lake
+
+
 @pytest.mark.parametrize(
     ("url", "env_endpoint", "expected"),
     [
@@ -135,14 +141,14 @@ def test_health_passes_on_a_good_lake(lake: LakeFSLake) -> None:
 
 
 def test_health_names_the_part_that_failed(
-    lake: LakeFSLake, lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    lake: LakeFSLake, double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """Bad credentials fail 'credentials'; a missing repository fails 'repository' only."""
-    wrong = dict(lakefs_factory(secret_access_key=Secret("nope")).health())
+    wrong = dict(double_factory(secret_access_key=Secret("nope")).health())
     ok(wrong["endpoint"])
     err(wrong["credentials"], "auth")
     assert "not checked" in err(wrong["repository"], "unavailable").reason
-    missing = dict(lakefs_factory().health())
+    missing = dict(double_factory().health())
     ok(missing["credentials"])
     assert "lakeflow init" in err(missing["repository"], "not_found").reason
     down = LakeFSLake(

@@ -23,19 +23,19 @@ FAST = RetryPolicy(max_retries=3, timeout_seconds=30, initial_backoff_s=0.001, m
 HELD = 60.0  # seconds a slowed request waits in the server (cut short when the test ends)
 
 
-def _pair(lakefs_factory: LakeFactory) -> tuple[LakeFSLake, LakeFSLake]:
+def _pair(double_factory: LakeFactory) -> tuple[LakeFSLake, LakeFSLake]:
     """A lake with a short timeout, and a second handle on the same repository."""
-    impatient = lakefs_factory(timeout_s=0.5)
+    impatient = double_factory(timeout_s=0.5)
     ok(impatient.create_repository())
-    other = lakefs_factory(repository=impatient.repository)
+    other = double_factory(repository=impatient.repository)
     return impatient, other
 
 
 def test_a_commit_that_landed_unseen_is_not_committed_again(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """The retry of a commit with no answer finds it landed and returns it."""
-    lake, other = _pair(lakefs_factory)
+    lake, other = _pair(double_factory)
     ok(lake.put_bytes("data/part-1", b"rows", branch="main"))
     lakefs_server.faults.slow(
         HELD, count=1, method="POST", path="/repositories/*/branches/*/commits"
@@ -49,10 +49,10 @@ def test_a_commit_that_landed_unseen_is_not_committed_again(
 
 
 def test_a_slow_commit_retried_by_the_shell_commits_exactly_once(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """Timed out, then retried: one commit holds the staged writes, none is left staged."""
-    lake, _ = _pair(lakefs_factory)
+    lake, _ = _pair(double_factory)
     ok(lake.put_bytes("data/part-1", b"rows", branch="main"))
     lakefs_server.faults.slow(
         HELD, count=1, method="POST", path="/repositories/*/branches/*/commits"
@@ -65,10 +65,10 @@ def test_a_slow_commit_retried_by_the_shell_commits_exactly_once(
 
 
 def test_a_merge_that_landed_unseen_is_not_merged_again(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """The retry of a merge with no answer returns the merge that landed, not 'nothing to merge'."""
-    lake, other = _pair(lakefs_factory)
+    lake, other = _pair(double_factory)
     ok(lake.create_branch("run-1", "main"))
     ok(lake.put_bytes("out", b"1", branch="run-1"))
     source = ok(lake.commit("run-1", "run 1")).id
@@ -81,10 +81,10 @@ def test_a_merge_that_landed_unseen_is_not_merged_again(
 
 
 def test_a_branch_created_unseen_is_not_a_conflict_on_retry(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """The retry of a branch creation with no answer accepts the branch at its source."""
-    lake, other = _pair(lakefs_factory)
+    lake, other = _pair(double_factory)
     head = ok(lake.resolve("main"))
     lakefs_server.faults.slow(HELD, count=1, method="POST", path="/repositories/*/branches")
     err(lake.create_branch("run-1", "main"), "unavailable", retryable=True)
@@ -94,10 +94,10 @@ def test_a_branch_created_unseen_is_not_a_conflict_on_retry(
 
 
 def test_a_branch_deleted_unseen_is_not_missing_on_retry(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """The retry of a branch deletion with no answer accepts the branch gone."""
-    lake, other = _pair(lakefs_factory)
+    lake, other = _pair(double_factory)
     ok(lake.create_branch("run-1", "main"))
     lakefs_server.faults.slow(HELD, count=1, method="DELETE", path="/repositories/*/branches/*")
     err(lake.delete_branch("run-1"), "unavailable", retryable=True)

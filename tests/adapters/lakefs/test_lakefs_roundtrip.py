@@ -106,14 +106,14 @@ def test_a_branch_from_an_unknown_source_is_not_found(lake: LakeFSLake) -> None:
 
 @pytest.mark.parametrize("name", ["", "feature/x", "v1.0", "-dash", "has space", "ü", "main\n"])
 def test_branch_ids_follow_lakefs_rules(
-    lake: LakeFSLake, lakefs_server: LakeFSDouble, name: str
+    double_lake: LakeFSLake, lakefs_server: LakeFSDouble, name: str
 ) -> None:
     """Branch ids outside ^\\w[-\\w]*$ (ASCII) are invalid, refused before any request."""
     lakefs_server.clear_requests()
-    err(lake.create_branch(name, "main"), "invalid")
-    err(lake.put_bytes("a", b"x", branch=name), "invalid")
-    err(lake.commit(name, "m"), "invalid")
-    err(lake.merge("main", name), "invalid")
+    err(double_lake.create_branch(name, "main"), "invalid")
+    err(double_lake.put_bytes("a", b"x", branch=name), "invalid")
+    err(double_lake.commit(name, "m"), "invalid")
+    err(double_lake.merge("main", name), "invalid")
     assert lakefs_server.requests == ()
 
 
@@ -194,29 +194,31 @@ def test_metadata_keys_equal_but_for_case_are_refused(lake: LakeFSLake) -> None:
     err(lake.put_bytes("a", b"x", branch="main", metadata={"K": "1", "k": "2"}), "invalid")
 
 
-def test_non_string_metadata_is_refused(lake: LakeFSLake, lakefs_server: LakeFSDouble) -> None:
+def test_non_string_metadata_is_refused(
+    double_lake: LakeFSLake, lakefs_server: LakeFSDouble
+) -> None:
     """Non-string object or commit metadata is invalid before the SDK can raise on it."""
     bad: Any = {"rows": 3}
-    ok(lake.put_bytes("a", b"x", branch="main"))
+    ok(double_lake.put_bytes("a", b"x", branch="main"))
     lakefs_server.clear_requests()
-    err(lake.put_bytes("a", b"x", branch="main", metadata=bad), "invalid")
-    err(lake.commit("main", "m", bad), "invalid")
+    err(double_lake.put_bytes("a", b"x", branch="main", metadata=bad), "invalid")
+    err(double_lake.commit("main", "m", bad), "invalid")
     assert lakefs_server.requests == ()
 
 
 def test_put_file_streams_chunked_and_keeps_the_file(
-    lake: LakeFSLake, lakefs_server: LakeFSDouble, tmp_path: Path
+    double_lake: LakeFSLake, lakefs_server: LakeFSDouble, tmp_path: Path
 ) -> None:
     """A local file is uploaded chunked with its exact bytes; without move it stays."""
     source = tmp_path / "big.bin"
     payload = bytes(range(256)) * 12_000  # 3 MB: several 1 MiB chunks
     source.write_bytes(payload)
     lakefs_server.clear_requests()
-    info = ok(lake.put_file("big.bin", source, branch="main", content_type="x/bin"))
+    info = ok(double_lake.put_file("big.bin", source, branch="main", content_type="x/bin"))
     (upload,) = [r for r in lakefs_server.requests if r.method == "POST"]
     assert upload.chunked and upload.status == 201
     assert info.size == len(payload) and info.content_type == "x/bin"
-    assert ok(lake.get_bytes("big.bin", ref="main")) == payload
+    assert ok(double_lake.get_bytes("big.bin", ref="main")) == payload
     assert source.read_bytes() == payload
 
 
@@ -304,10 +306,10 @@ def test_objects_are_listed_by_prefix_in_path_order(lake: LakeFSLake) -> None:
 
 
 def test_listings_follow_lakefs_pagination(
-    lakefs_factory: LakeFactory, lakefs_server: LakeFSDouble
+    double_factory: LakeFactory, lakefs_server: LakeFSDouble
 ) -> None:
     """With 3 items per page, 10 objects and their changes arrive in 4 pages; logs page too."""
-    lake = lakefs_factory(page_size=3)
+    lake = double_factory(page_size=3)
     ok(lake.create_repository())
     for i in range(10):
         ok(lake.put_bytes(f"p/{i:02d}", b"x", branch="main"))
@@ -482,21 +484,21 @@ def test_revert_undoes_a_commit_in_a_new_commit(lake: LakeFSLake) -> None:
 
 
 def test_revert_of_a_merge_takes_a_1_based_parent(
-    lake: LakeFSLake, lakefs_server: LakeFSDouble
+    double_lake: LakeFSLake, lakefs_server: LakeFSDouble
 ) -> None:
     """Reverting a merge against parent 1 removes what it brought; 0 is refused before lakeFS."""
-    _forked(lake, {"a": b"0"})
-    ok(lake.put_bytes("from-dev", b"d", branch="dev"))
-    ok(lake.commit("dev", "dev"))
-    ok(lake.put_bytes("from-main", b"m", branch="main"))
-    ok(lake.commit("main", "main"))
-    merged = ok(lake.merge("dev", "main"))
-    err(lake.revert("main", merged, parent_number=3), "invalid")
+    _forked(double_lake, {"a": b"0"})
+    ok(double_lake.put_bytes("from-dev", b"d", branch="dev"))
+    ok(double_lake.commit("dev", "dev"))
+    ok(double_lake.put_bytes("from-main", b"m", branch="main"))
+    ok(double_lake.commit("main", "main"))
+    merged = ok(double_lake.merge("dev", "main"))
+    err(double_lake.revert("main", merged, parent_number=3), "invalid")
     lakefs_server.clear_requests()
-    err(lake.revert("main", merged, parent_number=0), "invalid")
+    err(double_lake.revert("main", merged, parent_number=0), "invalid")
     assert lakefs_server.requests == ()
-    ok(lake.revert("main", merged))
-    assert [o.path for o in ok(lake.list_objects(ref="main"))] == ["a", "from-main"]
+    ok(double_lake.revert("main", merged))
+    assert [o.path for o in ok(double_lake.list_objects(ref="main"))] == ["a", "from-main"]
 
 
 def test_revert_conflicts_refusals_and_unknowns(lake: LakeFSLake) -> None:
@@ -557,16 +559,16 @@ def test_scan_frame_time_travels(lake: LakeFSLake) -> None:
 
 
 def test_scanning_the_same_content_again_downloads_nothing(
-    lake: LakeFSLake, lakefs_server: LakeFSDouble
+    double_lake: LakeFSLake, lakefs_server: LakeFSDouble
 ) -> None:
     """A second scan of unchanged parts costs one listing request and no download."""
-    ok(lake.put_bytes("ds/a.parquet", parquet(pl.DataFrame({"x": [1]})), branch="main"))
-    ok(lake.put_bytes("ds/b.parquet", parquet(pl.DataFrame({"x": [2]})), branch="main"))
+    ok(double_lake.put_bytes("ds/a.parquet", parquet(pl.DataFrame({"x": [1]})), branch="main"))
+    ok(double_lake.put_bytes("ds/b.parquet", parquet(pl.DataFrame({"x": [2]})), branch="main"))
     lakefs_server.clear_requests()
-    ok(lake.scan_frame("ds", ref="main"))
+    ok(double_lake.scan_frame("ds", ref="main"))
     first = [r.path for r in lakefs_server.requests]
     lakefs_server.clear_requests()
-    frame = ok(lake.scan_frame("ds", ref="main"))
+    frame = ok(double_lake.scan_frame("ds", ref="main"))
     second = [r.path for r in lakefs_server.requests]
     assert sum(p.endswith("/objects") for p in first) == 2
     assert [p.rsplit("/", 2)[-2:] for p in second] == [["objects", "ls"]]
