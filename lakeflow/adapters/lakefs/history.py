@@ -76,6 +76,11 @@ class History:
         """Effect. Create ``name`` at ``source``; its commit id (see the port)."""
         op = "create_branch"
         key = (op, name, source)
+        if exist_ok:  # usually it exists (the run history's branch): one read, no write
+            existing = self._s.call(op, lambda: self._s.head(name))
+            problem = failure_of(existing)
+            if problem is None or problem.code != "not_found":
+                return existing
         creation = BranchCreation.from_dict({"name": name, "source": source})
         try:
             return IOSuccess(str(self._sdk.branches_api.create_branch(self._repo, creation)))
