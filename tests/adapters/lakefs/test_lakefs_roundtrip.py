@@ -502,13 +502,15 @@ def test_revert_of_a_merge_takes_a_1_based_parent(
 
 
 def test_revert_conflicts_refusals_and_unknowns(lake: LakeFSLake) -> None:
-    """A path changed since is a conflict; a dirty branch invalid; unknown refs not_found."""
+    """A path changed since is a conflict; a dirty branch or a no-op is invalid; unknown: 404."""
     ok(lake.put_bytes("a", b"1", branch="main"))
     first = ok(lake.commit("main", "one")).id
     ok(lake.put_bytes("a", b"2", branch="main"))
     head = ok(lake.commit("main", "two")).id
     err(lake.revert("main", first), "conflict", retryable=False)
     assert ok(lake.resolve("main")) == head
+    ok(lake.revert("main", head))
+    err(lake.revert("main", head), "invalid")  # already undone: nothing to change
     ok(lake.put_bytes("b", b"x", branch="main"))
     err(lake.revert("main", head), "invalid")
     err(lake.revert("main", "0" * 64), "not_found")
