@@ -943,6 +943,18 @@ def format_report(report: SuiteReport) -> str:
                 f"{_fmt(s.median_cpu_s, '.2f'):>9}"
                 f"{(f'{rows_out:,}' if isinstance(rows_out, int) else '-'):>13}"
             )
+        extra = [
+            (s.contender, {k: v for k, v in s.facts.items() if k != "rows_out"})
+            for s in rows
+            if s.ok
+        ]
+        if any(facts for _, facts in extra):  # what a suite counts besides rows (requests...)
+            lines.append("facts (first run):")
+            lines.extend(
+                f"  {name:<12}" + ", ".join(f"{k}={v}" for k, v in facts.items())
+                for name, facts in extra
+                if facts
+            )
         verdicts = [v for v in report.verdicts if v.size == size]
         if verdicts:
             lines.append("targets:")

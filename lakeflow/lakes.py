@@ -29,7 +29,7 @@ from returns.result import Failure
 from lakeflow.adapters.lake_helpers import nearby, unwrap_io
 from lakeflow.adapters.local import LocalLake
 from lakeflow.core.errors import LakeError, LakeflowError
-from lakeflow.core.secrets import redact_uri
+from lakeflow.core.secrets import Secret, redact_uri
 from lakeflow.ports import BranchInfo, CommitInfo, Lake
 
 __all__ = ["LakeHandle", "LakeLike", "open_lake", "port_of"]
@@ -38,7 +38,8 @@ T = TypeVar("T")
 
 _FORMS = (
     "use local://PATH (an embedded lake on this machine; local:///abs/path is absolute, "
-    "local://rel/path is relative) or lakefs://HOST (lakeFS)"
+    "local://rel/path is relative), lakefs:// (lakeFS; endpoint and keys from lakectl's "
+    "LAKECTL_* environment variables), lakefs://HOST:PORT or lakefs+https://HOST"
 )
 
 
@@ -167,23 +168,36 @@ def open_lake(
     repository: str,
     base_dir: str | os.PathLike[str] | None = None,
     verify_reads: bool = True,
+    storage_namespace: str | None = None,
+    endpoint: str | None = None,
+    access_key_id: Secret | None = None,
+    secret_access_key: Secret | None = None,
 ) -> LakeHandle:
     """Effect. The lake at ``url``, bound to ``repository`` (which may not exist yet).
 
     Args:
         url: ``local://PATH`` for the embedded :class:`LocalLake`: ``local:///abs/path`` is
             absolute, ``local://rel/path`` (or ``local://./rel``) resolves against
-            ``base_dir``, and ``local://~/lake`` against the home folder. ``lakefs://`` URLs
-            name a lakeFS server (adapter not available yet).
+            ``base_dir``, and ``local://~/lake`` against the home folder. ``lakefs://`` opens
+            a :class:`~lakeflow.adapters.lakefs.LakeFSLake`: the endpoint from the URL
+            (``lakefs://HOST:PORT``, ``lakefs+https://HOST``), ``endpoint`` or
+            ``LAKECTL_SERVER_ENDPOINT_URL``; the keys from the arguments or lakectl's
+            ``LAKECTL_CREDENTIALS_ACCESS_KEY_ID``/``..._SECRET_ACCESS_KEY``.
         repository: The repository id (lakeFS rules: 3-63 of ``a-z``, ``0-9``, ``-``).
         base_dir: Folder that relative ``local://`` paths resolve against; default: the
             current directory (a CLI passes the config file's folder).
         verify_reads: Verify data against its checksums before scanning it (default). Turning
             it off trades the detection of damaged files for the hashing time.
+        storage_namespace: lakeFS only: where a repository created by ``create_repository``
+            keeps its data (``s3://bucket/path``, ``local://name``).
+        endpoint: lakeFS only: the server's URL, overriding the lake URL's host.
+        access_key_id: lakeFS only: the access key (default: the lakectl variable).
+        secret_access_key: lakeFS only: the secret key (default: the lakectl variable).
 
     Raises:
         LakeflowError: The URL's scheme is unsupported, its path is empty, or the repository
-            id is invalid. Passwords in the URL never appear in the message.
+            id is invalid, or a lakeFS endpoint or key is missing. Secrets never appear in
+            the message.
     """
     if not isinstance(url, str):
         raise LakeflowError(f"a lake URL must be a string, got {type(url).__name__}")
@@ -200,8 +214,17 @@ def open_lake(
             path = Path(base_dir if base_dir is not None else Path.cwd()) / path
         return LakeHandle(LocalLake(path, repository, verify_reads=verify_reads))
     if scheme in {"lakefs", "lakefs+http", "lakefs+https"}:
-        raise LakeflowError(
-            f"cannot open {shown!r}: the lakeFS adapter is not available in this version of "
-            "lakeflow yet; use a local:// lake (same semantics, embedded) for now"
+        from lakeflow.adapters.lakefs import open_lakefs  # the SDK loads only when needed
+
+        return LakeHandle(
+            open_lakefs(
+                url,
+                repository=repository,
+                storage_namespace=storage_namespace,
+                endpoint=endpoint,
+                access_key_id=access_key_id,
+                secret_access_key=secret_access_key,
+                verify_reads=verify_reads,
+            )
         )
     raise LakeflowError(f"unsupported lake URL {shown!r}: {_FORMS}")

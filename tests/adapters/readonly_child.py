@@ -16,13 +16,13 @@ import os
 import sys
 from typing import TypeVar
 
-from lakeflow.run import runs
 from returns.io import IOResult
 from returns.result import Failure
 
 from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.adapters.local import LocalLake
 from lakeflow.core.errors import LakeError
+from lakeflow.run import runs
 
 T = TypeVar("T")
 

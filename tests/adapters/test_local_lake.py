@@ -79,9 +79,9 @@ def test_open_lake_then_read_in_a_notebook(tmp_path: Path) -> None:
     assert reader.log()[0].message == "users"
 
 
-def test_open_lake_refuses_lakefs_for_now_without_leaking_secrets() -> None:
-    """lakefs:// URLs say the adapter is not available yet, and never show a password."""
-    with pytest.raises(LakeflowError, match="lakeFS adapter is not available") as raised:
+def test_open_lake_refuses_lakefs_urls_with_credentials_without_leaking_them() -> None:
+    """A lakefs:// URL holding keys is refused (they belong in LAKECTL_*), never shown."""
+    with pytest.raises(LakeflowError, match="holds credentials") as raised:
         open_lake("lakefs://AKIA:s3cr3t@lakefs.example:8000", repository="repo")
     assert "s3cr3t" not in str(raised.value)
 

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lakeflow.run import runs
 from returns.io import IOResult
 
 from lakeflow.adapters.local import LocalLake
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.lakes import open_lake
+from lakeflow.run import runs
 from lakeflow.testing.lake_contract import expect_failure, expect_success
 
 Damage = Callable[[Path], None]

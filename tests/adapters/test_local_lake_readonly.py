@@ -19,9 +19,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from lakeflow.run import Pipeline, run
 
 from lakeflow.adapters.local import LocalLake
+from lakeflow.run import Pipeline, run
 from lakeflow.testing.lake_contract import expect_success
 
 ROOT = Path(__file__).resolve().parents[2]

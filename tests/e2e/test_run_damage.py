@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import polars as pl
-from lakeflow.run import run
 
 from lakeflow.adapters.lake_helpers import unwrap_io
+from lakeflow.run import run
 from tests.e2e.lakes import head, new_lake, published
 from tests.e2e.run_child import users_pipeline
 

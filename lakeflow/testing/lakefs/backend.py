@@ -444,7 +444,8 @@ class Backend:
 
         Like lakeFS: a merge commit needs ``parent_number`` (``409`` without it); the branch
         must have no uncommitted changes (``400``); a path changed on the branch since ``ref``
-        is a conflict (``409``).
+        is a conflict (``409``) unless it is already what the revert makes it (a revert of a
+        reverted commit changes nothing: ``400`` unless ``allow_empty``).
         """
         repo = self._repo(name)
         with repo.lock:
@@ -465,7 +466,8 @@ class Backend:
             for change in changes:
                 now = self._maybe_stat(repo, head, change.path)
                 then = self._maybe_stat(repo, commit.id, change.path)
-                if now != then:
+                undone = self._maybe_stat(repo, parent, change.path)
+                if now not in (then, undone):  # already as the revert makes it: no conflict
                     raise ApiError(409, f"conflict found: {change.path} changed since {ref}")
             for change in changes:
                 self._restore(repo, branch, change.path, parent)
