@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from lakeflow.adapters.identifiers import Dialect, dialect_of
-from lakeflow.core.secrets import Secret, redact_uri, scrub, uri_secrets
+from lakeflow.core.secrets import Secret, normalize_uri, redact_uri, scrub, uri_secrets
 
 __all__ = [
     "ConnectionTarget",
@@ -229,9 +229,12 @@ def parse_target(uri: str | Secret) -> ConnectionTarget | str:
             )
         path = Path(unquote(rest)).expanduser().absolute()
         return ConnectionTarget(Secret(raw), dialect, display, (), path, secrets)
+    # Drivers disagree on unencoded user-info (libpq splits at the first '@', connectorx at the
+    # last): hand every driver the same, percent-encoded form.
+    normalized = normalize_uri(raw)
     try:
-        parts = urlsplit(raw)
+        parts = urlsplit(normalized)
     except ValueError as exc:
         return f"{display}: not a valid URI ({scrub(str(exc), secrets)})"
     endpoints = _endpoints(parts.netloc, _DEFAULT_PORTS.get(dialect))
-    return ConnectionTarget(Secret(raw), dialect, display, endpoints, None, secrets)
+    return ConnectionTarget(Secret(normalized), dialect, display, endpoints, None, secrets)
