@@ -55,7 +55,7 @@ def _uri(postgres: EmbeddedPostgres, role: str, password: str, database: str, fo
 
 
 @pytest.mark.parametrize(
-    ("kind", "form"),
+    "case",
     [
         ("reserved", "raw"),
         ("spaces", "raw"),
@@ -71,11 +71,11 @@ def test_odd_passwords_work_and_never_leak(
     pg_uri: str,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    kind: str,
-    form: str,
+    case: tuple[str, str],
 ) -> None:
     """run, run --json, runs, show, health and a failing run (wrong password) all work and
     print no spelling of the password; no lake file holds it either."""
+    kind, form = case
     password = PASSWORDS[kind]
     database = pg_uri.rsplit("/", 1)[1]
     role = f"etl_{next(_roles)}"
