@@ -14,6 +14,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -22,16 +23,17 @@ from returns.result import Failure, Result, Success
 
 from lakeflow.core.errors import (
     InvalidOption,
-    PlanFailure,
     StageError,
+    catch_engine,
     from_exception,
     is_disk_full,
-    is_panic,
 )
 from lakeflow.core.validate import (
     Checks,
     PanderaSchema,
     Validated,
+    ValidationOutcome,
+    ValidationPlan,
     plan_validation,
 )
 
@@ -63,15 +65,10 @@ def collect_together(
     plans = list(frames) + [plan.sink_parquet(path, lazy=True, mkdir=True) for plan, path in sinks]
     if not plans:
         return Success([])
-    try:
-        results = pl.collect_all(plans, engine=engine)
-    except (pl.exceptions.PolarsError, OSError, PlanFailure) as exc:
-        return Failure(from_exception(exc, stage=stage, writing=_where(sinks, exc)))
-    except BaseException as exc:
-        if is_panic(exc):
-            return Failure(from_exception(exc, stage=stage, writing=_where(sinks, exc)))
-        raise
-    return Success(list(results[: len(frames)]))
+    executed = catch_engine(lambda: pl.collect_all(plans, engine=engine), OSError)
+    return executed.map(lambda results: list(results[: len(frames)])).alt(
+        lambda exc: from_exception(exc, stage=stage, writing=_where(sinks, exc))
+    )
 
 
 def _where(sinks: Sequence[tuple[pl.LazyFrame, Path]], exc: BaseException) -> str | None:
@@ -90,7 +87,7 @@ def _where(sinks: Sequence[tuple[pl.LazyFrame, Path]], exc: BaseException) -> st
 
 
 def validate(
-    frame: pl.LazyFrame, checks: Checks, *, now: datetime | None = None
+    frame: pl.LazyFrame | pl.DataFrame, checks: Checks, *, now: datetime | None = None
 ) -> Result[Validated, StageError]:
     """Effect. Validate ``frame`` eagerly (for notebooks and tests): one read of the source.
 
@@ -99,19 +96,26 @@ def validate(
         lazy frames); ``Failure(ValidationFailed)`` when the data failed; another
         ``Failure(StageError)`` for invalid checks or a plan that failed to execute.
     """
-    planned = plan_validation(frame, checks, now=now)
-    if isinstance(planned, Failure):
-        return Failure(planned.failure())
-    plan = planned.unwrap()
-    collected = collect_together([plan.stats, plan.valid, plan.quarantine], stage="validate")
-    if isinstance(collected, Failure):
-        return Failure(collected.failure())
-    stats, valid, quarantine = collected.unwrap()
-    concluded = plan.conclude(stats)
-    if isinstance(concluded, Failure):
-        return Failure(concluded.failure())
-    outcome = concluded.unwrap()
-    return Success(Validated(valid.lazy(), quarantine.lazy(), outcome.report, outcome.metrics))
+
+    def executed(plan: ValidationPlan) -> Result[Validated, StageError]:
+        collected = collect_together([plan.stats, plan.valid, plan.quarantine], stage="validate")
+        return collected.bind(partial(_concluded, plan))
+
+    return plan_validation(frame.lazy(), checks, now=now).bind(executed)
+
+
+def _concluded(
+    plan: ValidationPlan, collected: list[pl.DataFrame]
+) -> Result[Validated, StageError]:
+    stats, valid, quarantine = collected
+    concluded: Result[ValidationOutcome, StageError] = plan.conclude(stats).alt(_widen)
+    return concluded.map(
+        lambda outcome: Validated(valid.lazy(), quarantine.lazy(), outcome.report, outcome.metrics)
+    )
+
+
+def _widen(failed: StageError) -> StageError:
+    return failed
 
 
 def import_pandera(target: str) -> Result[PanderaSchema, StageError]:

@@ -155,3 +155,40 @@ def test_import_pandera_resolves_import_paths() -> None:
         assert isinstance(import_pandera("no_such_module_xyz:M"), Failure)
     finally:
         del sys.modules[module.__name__]
+
+
+def test_validate_accepts_a_dataframe() -> None:
+    """lf.validate takes an in-memory DataFrame as well as a LazyFrame."""
+    from lakeflow.core.validate import Checks as _Checks
+    from lakeflow.execute import validate as _validate
+
+    checks = _Checks.from_config({"unique": ["id"], "max_invalid_fraction": 1.0}).unwrap()
+    frame = pl.DataFrame({"id": [1, 2, 2]})
+    done = _validate(frame, checks).unwrap()
+    assert done.report.totals().quarantined == 2
+    assert done.valid.collect()["id"].to_list() == [1]
+
+
+def test_a_stage_over_a_deleted_file_is_a_failure_value(tmp_path: Path) -> None:
+    """A scan whose file disappeared makes a stage fail with a value, not FileNotFoundError."""
+    from lakeflow.core.transform import keep
+
+    path = tmp_path / "users.parquet"
+    pl.DataFrame({"id": [1]}).write_parquet(path)
+    frame = pl.scan_parquet(path)
+    path.unlink()
+    outcome = keep("id > 0")(frame)
+    assert isinstance(outcome, Failure)
+    assert "users.parquet" in outcome.failure().message
+
+
+def test_a_bug_in_a_stage_is_not_turned_into_a_value() -> None:
+    """Only engine errors become values: a plain Python bug in a user's stage raises."""
+    from lakeflow.core.stage import stage as _stage
+
+    @_stage
+    def buggy(frame: pl.LazyFrame) -> pl.LazyFrame:
+        raise ZeroDivisionError("a bug")
+
+    with pytest.raises(ZeroDivisionError):
+        buggy(pl.LazyFrame({"x": [1]}))

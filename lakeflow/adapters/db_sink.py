@@ -47,6 +47,7 @@ from typing import Any, Literal, TypeAlias
 
 import polars as pl
 from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure
 
 from lakeflow.adapters.identifiers import (
     Dialect,
@@ -57,8 +58,14 @@ from lakeflow.adapters.identifiers import (
     table_problem,
     validate_identifier,
 )
-from lakeflow.adapters.sql_common import ConnectionTarget, first_line, is_retryable, parse_target
-from lakeflow.core.errors import LoadError, is_panic
+from lakeflow.adapters.sql_common import (
+    ConnectionTarget,
+    driver_errors,
+    first_line,
+    is_retryable,
+    parse_target,
+)
+from lakeflow.core.errors import LoadError, catch_engine, is_panic
 from lakeflow.core.secrets import Secret
 
 __all__ = ["DatabaseSink", "LoadMode"]
@@ -224,7 +231,7 @@ class DatabaseSink:
                 cur = conn.cursor()
                 cur.execute("SELECT 1")
                 cur.fetchall()
-        except Exception as exc:  # the driver's errors become values at this boundary
+        except driver_errors() as exc:  # the driver's errors become values at this boundary
             return IOFailure(self._driver_error(exc))
         return IOSuccess(None)
 
@@ -234,12 +241,11 @@ class DatabaseSink:
         if failure is not None:
             return IOFailure(failure)
         assert self._target is not None  # noqa: S101 - guarded by _preflight
-        try:
-            schema = frame.collect_schema()
-        except BaseException as exc:
-            if not (is_panic(exc) or isinstance(exc, Exception)):
-                raise
-            return IOFailure(self._error(f"cannot plan the rows to load: {first_line(str(exc))}"))
+        planned = catch_engine(frame.collect_schema, OSError)
+        if isinstance(planned, Failure):
+            reason = first_line(str(planned.failure()))
+            return IOFailure(self._error(f"cannot plan the rows to load: {reason}"))
+        schema = planned.unwrap()
         bad = [n for n in schema.names() if _invalid_name(n)]
         if bad:
             return IOFailure(
@@ -268,7 +274,9 @@ class DatabaseSink:
         except _LoadFailed as exc:
             return IOFailure(self._error(exc.reason, retryable=exc.retryable))
         except BaseException as exc:
-            if not (is_panic(exc) or isinstance(exc, Exception)):
+            if not (
+                is_panic(exc) or isinstance(exc, (*driver_errors(), pl.exceptions.PolarsError))
+            ):
                 raise
             cause = stream_error[0] if stream_error else exc
             if cause is not exc and isinstance(cause, pl.exceptions.PolarsError | ValueError):

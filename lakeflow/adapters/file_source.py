@@ -29,7 +29,7 @@ import polars as pl
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
 
-from lakeflow.core.errors import ExtractError, LakeError, is_panic
+from lakeflow.core.errors import ExtractError, LakeError, catch_engine
 from lakeflow.core.incremental import IncrementalSpec, Watermark, not_before
 from lakeflow.core.secrets import redact_uri, scrub, uri_secrets
 from lakeflow.ports import ExtractContext
@@ -62,12 +62,11 @@ def _after(
     fail: _Fail,
 ) -> IOResult[pl.LazyFrame, ExtractError]:
     """Effect (reads a schema). Check the columns and push ``column >= watermark`` down."""
-    try:
-        schema = frame.collect_schema()
-    except BaseException as exc:
-        if not (is_panic(exc) or isinstance(exc, Exception)):
-            raise
+    resolved = catch_engine(frame.collect_schema, OSError, ValueError)
+    if isinstance(resolved, Failure):
+        exc = resolved.failure()
         return IOFailure(fail(f"cannot read the schema: {_first(exc)}", _transient(exc)))
+    schema = resolved.unwrap()
     if spec is None:
         return IOSuccess(frame)
     missing = [c for c in (spec.column, *spec.key) if c not in schema]
@@ -216,13 +215,11 @@ class FileSource:
         missing = self._missing()
         if missing is not None:
             return IOFailure(fail(missing, False))
-        try:
-            frame = self._scan()
-        except BaseException as exc:
-            if not (is_panic(exc) or isinstance(exc, Exception)):
-                raise
+        scanned = catch_engine(self._scan, OSError, ValueError)
+        if isinstance(scanned, Failure):
+            exc = scanned.failure()
             return IOFailure(fail(f"cannot scan: {_first(exc)}", _transient(exc)))
-        return _after(frame, spec, watermark, fail)
+        return _after(scanned.unwrap(), spec, watermark, fail)
 
     def check(self) -> IOResult[None, ExtractError]:
         """Effect. Do the files exist and is their schema readable (for ``lakeflow health``)?"""
@@ -326,9 +323,10 @@ def _schema_of(name: str) -> Callable[[pl.LazyFrame], IOResult[pl.Schema, Extrac
     """Effect. A function resolving a planned scan's schema, its failure a value."""
 
     def resolve(frame: pl.LazyFrame) -> IOResult[pl.Schema, ExtractError]:
-        try:
-            return IOSuccess(frame.collect_schema())
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        resolved = catch_engine(frame.collect_schema, OSError)
+        if isinstance(resolved, Failure):
+            exc = resolved.failure()
             return IOFailure(ExtractError(name, f"{type(exc).__name__}: {exc}"))
+        return IOSuccess(resolved.unwrap())
 
     return resolve

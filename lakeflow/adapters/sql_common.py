@@ -125,6 +125,19 @@ def _endpoints(netloc: str, default_port: int | None) -> tuple[tuple[str, int], 
     return tuple(found)
 
 
+def driver_errors() -> tuple[type[Exception], ...]:
+    """Effect (imports the drivers). What the SQL drivers raise for a failed connection or
+    statement: connectorx's ``RuntimeError``, ADBC's DB-API errors, pyarrow's errors, socket
+    and OS errors, ``sqlite3`` errors. Adapters catch these (and panics) — nothing broader, so a
+    bug in lakeflow is never reported as a database failure."""
+    import sqlite3
+
+    import adbc_driver_manager
+    import pyarrow
+
+    return (RuntimeError, adbc_driver_manager.Error, pyarrow.ArrowException, OSError, sqlite3.Error)
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionTarget:
     """A parsed connection URI. Holds the URI as a :class:`Secret`; ``display`` is redacted."""
@@ -183,11 +196,11 @@ class ConnectionTarget:
 
         try:
             database = adbc_driver_postgresql.connect(self.adbc_uri(connect_timeout))
-        except Exception as exc:  # the driver's errors become values at the adapter boundary
+        except driver_errors() as exc:  # the driver's errors become values at the boundary
             return exc
         try:
             adbc_driver_manager.AdbcConnection(database).close()
-        except Exception as exc:
+        except driver_errors() as exc:
             return exc
         finally:
             database.close()

@@ -73,11 +73,12 @@ from lakeflow.adapters.identifiers import (
 from lakeflow.adapters.sql_common import (
     ConnectionTarget,
     conversion_problem,
+    driver_errors,
     first_line,
     is_retryable,
     parse_target,
 )
-from lakeflow.core.errors import ExtractError, is_panic
+from lakeflow.core.errors import ExtractError, catch_engine, is_panic
 from lakeflow.core.incremental import (
     IncrementalSpec,
     Watermark,
@@ -475,8 +476,8 @@ class SqlSource:
         if error is not None:
             if is_panic(error):
                 return self._diagnose_panic(error, watermark)
-            if not isinstance(error, Exception):
-                raise error
+            if not isinstance(error, driver_errors()):
+                raise error  # not the driver's failure: a bug, or an interrupt
             text = str(error)
             unconverted = conversion_problem(text, self._column_names)
             if unconverted is not None:
@@ -520,13 +521,13 @@ class SqlSource:
         assert self._target is not None  # noqa: S101 - guarded by _preflight
         for name in names[:_MAX_PROBED_COLUMNS]:
             sql = self._select_columns(relation, [name], where)
-            try:
-                cx.read_sql(self._target.connectorx_uri(), sql, return_type="arrow")
-            except BaseException as exc:
-                if is_panic(exc):
-                    return name
-                if not isinstance(exc, Exception):
-                    raise
+            uri = self._target.connectorx_uri()
+            probed = catch_engine(
+                lambda: cx.read_sql(uri, sql, return_type="arrow"),  # noqa: B023 - called now
+                *driver_errors(),
+            )
+            if isinstance(probed, Failure) and is_panic(probed.failure()):
+                return name
         return None
 
     def _select_columns(self, relation: str, names: Sequence[str], where: list[str]) -> str:
@@ -555,7 +556,7 @@ class SqlSource:
                     cur.execute(sql)
                     names: list[str] = [d[0] for d in cur.description]
                     return names
-        except Exception:  # diagnosis is best effort: the panic is reported either way
+        except driver_errors():  # diagnosis is best effort: the panic is reported either way
             return []
         return []
 

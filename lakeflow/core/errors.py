@@ -14,11 +14,12 @@ import difflib
 import errno
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, TypeAlias, TypeVar
 
 import polars as pl
+from returns.result import Failure, Result, Success
 
 if TYPE_CHECKING:
     from lakeflow.core.validate.report import ValidationReport
@@ -40,11 +41,14 @@ __all__ = [
     "StageFailed",
     "UnusableWatermark",
     "ValidationFailed",
+    "catch_engine",
     "from_exception",
     "is_disk_full",
     "is_panic",
     "raise_in_plan",
 ]
+
+T = TypeVar("T")
 
 
 class LakeflowError(Exception):
@@ -381,6 +385,29 @@ def _decode_plan_failure(text: str) -> StageError | None:
 def is_panic(exc: BaseException) -> bool:
     """Pure. True for a pyo3 ``PanicException`` (each Rust extension defines its own class)."""
     return any(t.__name__ == "PanicException" for t in type(exc).__mro__)
+
+
+def catch_engine(build: Callable[[], T], *also: type[BaseException]) -> Result[T, BaseException]:
+    """Pure (as pure as ``build``). ``build()``, with the engine's exceptions as values.
+
+    The one place lakeflow turns what Polars (and other Rust engines) raise into values:
+    Polars errors, failures raised inside an executing plan, pyo3 panics (which derive from
+    ``BaseException``, so ``except Exception`` misses them) and the driver exception types an
+    adapter passes as ``also``. Any other exception is a bug and propagates.
+
+    >>> catch_engine(lambda: pl.sql_expr("a +* 1")).failure().__class__.__name__
+    'SQLInterfaceError'
+    >>> catch_engine(lambda: 1 / 0)
+    Traceback (most recent call last):
+    ...
+    ZeroDivisionError: division by zero
+    """
+    try:
+        return Success(build())
+    except BaseException as exc:
+        if isinstance(exc, (pl.exceptions.PolarsError, PlanFailure, *also)) or is_panic(exc):
+            return Failure(exc)
+        raise
 
 
 _MISSING_COLUMN = re.compile(r'unable to find column "([^"]*)"(?:; valid columns: \[(.*?)\])?')

@@ -25,7 +25,7 @@ from typing import TypeAlias
 import polars as pl
 from returns.result import Failure, Result, Success
 
-from lakeflow.core.errors import InvalidExpression, is_panic
+from lakeflow.core.errors import InvalidExpression, catch_engine
 
 __all__ = ["SqlText", "describe_expr", "sql_columns", "sql_expr"]
 
@@ -71,14 +71,9 @@ def sql_expr(stage: str, text_or_expr: object) -> Result[pl.Expr, InvalidExpress
         )
     if not text_or_expr.strip():
         return Failure(InvalidExpression(stage, text_or_expr, "the expression is empty"))
-    try:
-        return Success(pl.sql_expr(text_or_expr))
-    except pl.exceptions.PolarsError as exc:
-        return Failure(InvalidExpression(stage, describe_expr(text_or_expr), _reason(exc)))
-    except BaseException as exc:
-        if is_panic(exc):
-            return Failure(InvalidExpression(stage, describe_expr(text_or_expr), _reason(exc)))
-        raise
+    return catch_engine(lambda: pl.sql_expr(text_or_expr)).alt(
+        lambda exc: InvalidExpression(stage, describe_expr(text_or_expr), _reason(exc))
+    )
 
 
 def sql_columns(expr: pl.Expr) -> tuple[str, ...]:

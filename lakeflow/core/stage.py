@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeAlias, overload
+from functools import partial
+from typing import TypeAlias, TypeVar, overload
 
 import polars as pl
 from returns.result import Failure, Result, Success
@@ -25,11 +26,13 @@ from lakeflow.core.errors import (
     LakeflowError,
     MissingColumns,
     StageError,
+    catch_engine,
     from_exception,
-    is_panic,
 )
 
 __all__ = ["Stage", "StageFn", "StageResult", "compose", "stage"]
+
+T = TypeVar("T")
 
 StageResult: TypeAlias = Result[pl.LazyFrame, StageError]
 StageFn: TypeAlias = Callable[[pl.LazyFrame], StageResult]
@@ -40,17 +43,15 @@ def _available(schema: pl.Schema) -> tuple[str, ...]:
     return tuple(schema.names())
 
 
+def _engine(name: str, build: Callable[[], T]) -> Result[T, StageError]:
+    """``build()`` with engine errors as values. A scan whose file is gone (``OSError``) is a
+    failure of the stage that planned on it, not an exception."""
+    return catch_engine(build, OSError).alt(lambda exc: from_exception(exc, stage=name))
+
+
 def _checked(name: str, frame: pl.LazyFrame) -> StageResult:
     """Resolve the plan's schema so missing columns fail now, before any data is read."""
-    try:
-        frame.collect_schema()
-    except pl.exceptions.PolarsError as exc:
-        return Failure(from_exception(exc, stage=name))
-    except BaseException as exc:
-        if is_panic(exc):
-            return Failure(from_exception(exc, stage=name))
-        raise
-    return Success(frame)
+    return _engine(name, frame.collect_schema).map(lambda _: frame)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +84,18 @@ class Stage:
         if self.problems:
             return Failure(self.problems[0])
         if self.requires:
-            try:
-                schema = frame.collect_schema()
-            except pl.exceptions.PolarsError as exc:
-                return Failure(from_exception(exc, stage=self.name))
+            resolved = _engine(self.name, frame.collect_schema)
+            if isinstance(resolved, Failure):
+                return Failure(resolved.failure())
+            schema = resolved.unwrap()
             missing = tuple(c for c in self.requires if c not in schema)
             if missing:
                 return Failure(MissingColumns(self.name, missing, _available(schema)))
-        try:
-            result = self.fn(frame)
-        except pl.exceptions.PolarsError as exc:
-            return Failure(from_exception(exc, stage=self.name))
-        except BaseException as exc:
-            if is_panic(exc):
-                return Failure(from_exception(exc, stage=self.name))
-            raise
-        return result.bind(lambda out: _checked(self.name, out))
+        return (
+            _engine(self.name, partial(self.fn, frame))
+            .bind(lambda result: result)
+            .bind(lambda out: _checked(self.name, out))
+        )
 
     def __rshift__(self, other: Stage) -> Stage:
         """``a >> b``: run ``a``, then ``b`` on its output; stop at the first ``Failure``."""

@@ -15,8 +15,8 @@ from lakeflow.core.errors import (
     InvalidExpression,
     InvalidOption,
     StageError,
+    catch_engine,
     from_exception,
-    is_panic,
 )
 from lakeflow.core.sql import describe_expr
 
@@ -111,14 +111,8 @@ def not_missing(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _resolve(frame: pl.LazyFrame) -> pl.Schema | BaseException:
-    try:
-        return frame.collect_schema()
-    except pl.exceptions.PolarsError as exc:
-        return exc
-    except BaseException as exc:
-        if is_panic(exc):
-            return exc
-        raise
+    resolved = catch_engine(frame.collect_schema)
+    return resolved.unwrap() if isinstance(resolved, Success) else resolved.failure()
 
 
 def _reason(exc: BaseException) -> str:

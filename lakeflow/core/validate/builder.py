@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import polars as pl
-from returns.result import Success
+from returns.result import Failure, Success
 
 from lakeflow.core.errors import (
     InvalidOption,
     LakeflowError,
     MissingColumns,
     StageError,
+    catch_engine,
     from_exception,
-    is_panic,
 )
 from lakeflow.core.sql import sql_columns, sql_expr
 from lakeflow.core.validate.checks import (
@@ -450,16 +450,14 @@ class PlanBuilder:
         if rule.name in self.names:
             return InvalidOption(STAGE, "rule name", rule.name, ("a name no other check uses",))
         text = rule.condition if isinstance(rule.condition, str) else str(rule.condition)
-        try:
-            dtype = self.working.select(expr.alias("condition")).collect_schema()["condition"]
-        except pl.exceptions.PolarsError as exc:
-            self.fail(rule.name, "rule", f"cannot evaluate {text!r}: {_plan_error(exc)}")
+        resolved = catch_engine(
+            lambda: self.working.select(expr.alias("condition")).collect_schema()["condition"]
+        )
+        if isinstance(resolved, Failure):
+            reason = _plan_error(resolved.failure())
+            self.fail(rule.name, "rule", f"cannot evaluate {text!r}: {reason}")
             return None
-        except BaseException as exc:
-            if not is_panic(exc):
-                raise
-            self.fail(rule.name, "rule", f"cannot evaluate {text!r}: {_plan_error(exc)}")
-            return None
+        dtype = resolved.unwrap()
         if dtype != pl.Boolean:
             self.fail(rule.name, "rule", f"condition {text!r} must be boolean, not {dtype}")
             return None
