@@ -10,39 +10,24 @@ stage succeeded, and commits a failure record when one did not.
 >>> tidy = lf.clean(null_handling={"email": "drop"}, string_cleaning={"email": ["strip", "lower"]})
 >>> (tidy >> lf.keep("age >= 18"))(users).unwrap().collect()["email"].to_list()
 ['a@x.com']
+
+The top level holds what a notebook user types: the stages and checks, ``validate``, ``run``
+and the run history, ``open_lake`` and ``init_lake``, ``Pipeline``, the sources and sinks a
+pipeline is built from, and the types their signatures use. Failure types live in
+:mod:`lakeflow.errors`; the config models in :mod:`lakeflow.core.config`; execution plumbing
+(``collect_together``, ``plan_validation``...) in its own modules.
 """
 
 from lakeflow.adapters.db_sink import DatabaseSink
 from lakeflow.adapters.file_source import FileSource, LakeSource
 from lakeflow.adapters.frame_source import FrameSource
-from lakeflow.adapters.local import LocalLake
 from lakeflow.adapters.sql_source import SqlSource
-from lakeflow.config_loader import load_config
-from lakeflow.core.config import PipelineConfig, parse_config
-from lakeflow.core.errors import (
-    ConfigError,
-    ConfigProblem,
-    ConversionFailed,
-    ExtractError,
-    InvalidExpression,
-    InvalidOption,
-    LakeError,
-    LakeflowError,
-    LoadError,
-    MissingColumns,
-    StageError,
-    StageFailed,
-    UnusableWatermark,
-    ValidationFailed,
-)
 from lakeflow.core.incremental import IncrementalSpec, Watermark
 from lakeflow.core.records import FailureRecord, RunRecord
 from lakeflow.core.secrets import Secret
-from lakeflow.core.sql import sql_expr
 from lakeflow.core.stage import Stage, compose, stage
 from lakeflow.core.transform import aggregate, categorize, clean, derive, keep, protect
 from lakeflow.core.validate import (
-    QUARANTINE_REASONS,
     Checks,
     Completeness,
     DatasetRef,
@@ -53,15 +38,13 @@ from lakeflow.core.validate import (
     Rule,
     Schema,
     Validated,
-    ValidationPlan,
     ValidationReport,
     ValuesRef,
-    plan_validation,
 )
-from lakeflow.execute import collect_together, validate
+from lakeflow.execute import validate
 from lakeflow.lakes import LakeHandle, open_lake
-from lakeflow.pipelines import load_job, pipeline_from_config
-from lakeflow.ports import Lake, Sink, Source
+from lakeflow.pipelines import Job, load_job
+from lakeflow.ports import ExtractContext, Lake, Sink, Source
 from lakeflow.run import (
     History,
     InitReport,
@@ -78,15 +61,11 @@ from lakeflow.run import (
 )
 
 __all__ = [
-    "QUARANTINE_REASONS",
     "Checks",
     "Completeness",
-    "ConfigError",
-    "ConfigProblem",
-    "ConversionFailed",
     "DatabaseSink",
     "DatasetRef",
-    "ExtractError",
+    "ExtractContext",
     "FailureRecord",
     "FileSource",
     "FrameRef",
@@ -94,18 +73,11 @@ __all__ = [
     "History",
     "IncrementalSpec",
     "InitReport",
-    "InvalidExpression",
-    "InvalidOption",
+    "Job",
     "Lake",
-    "LakeError",
     "LakeHandle",
     "LakeSource",
-    "LakeflowError",
-    "LoadError",
-    "LocalLake",
-    "MissingColumns",
     "Pipeline",
-    "PipelineConfig",
     "Property",
     "Quality",
     "QualityMetrics",
@@ -119,37 +91,26 @@ __all__ = [
     "Source",
     "SqlSource",
     "Stage",
-    "StageError",
-    "StageFailed",
     "UnreadableRecord",
-    "UnusableWatermark",
     "Validated",
-    "ValidationFailed",
-    "ValidationPlan",
     "ValidationReport",
     "ValuesRef",
     "Watermark",
     "aggregate",
     "categorize",
     "clean",
-    "collect_together",
     "compose",
     "derive",
     "init_lake",
     "keep",
-    "load_config",
     "load_job",
     "load_run",
     "open_lake",
-    "parse_config",
-    "pipeline_from_config",
-    "plan_validation",
     "protect",
     "read_history",
     "run",
     "runs",
     "show_run",
-    "sql_expr",
     "stage",
     "validate",
 ]

@@ -11,16 +11,9 @@ from returns.pipeline import flow
 from returns.pointfree import bind
 from returns.result import Failure, Result, Success
 
-from lakeflow import (
-    LakeflowError,
-    MissingColumns,
-    Stage,
-    StageError,
-    StageFailed,
-    compose,
-    stage,
-)
+from lakeflow import Stage, compose, stage
 from lakeflow.core.stage import StageResult
+from lakeflow.errors import LakeflowError, MissingColumns, StageError, StageFailed
 from lakeflow.testing.sources import counting_source
 
 

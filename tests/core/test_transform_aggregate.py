@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from polars.testing.parametric import column, dataframes
 from returns.result import Failure
 
-from lakeflow import InvalidOption
 from lakeflow.core.transform import aggregate
+from lakeflow.errors import InvalidOption
 from lakeflow.testing.strategies import all_null_users, empty_users, numbers, special_float_users
 from tests.core.stages import run
 

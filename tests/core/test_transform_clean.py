@@ -17,16 +17,11 @@ from polars.testing import assert_frame_equal
 from polars.testing.parametric import column, dataframes
 from returns.result import Failure
 
-from lakeflow import (
-    ConversionFailed,
-    InvalidOption,
-    MissingColumns,
-    Stage,
-    StageError,
-)
+from lakeflow import Stage
 from lakeflow.core.errors import from_exception
 from lakeflow.core.transform import clean
 from lakeflow.core.transform.clean import first_distinct
+from lakeflow.errors import ConversionFailed, InvalidOption, MissingColumns, StageError
 from lakeflow.testing.strategies import (
     all_null_users,
     empty_users,

@@ -32,10 +32,10 @@ from hypothesis import example, given, note
 from polars.testing import assert_frame_equal
 from returns.result import Failure
 
-from lakeflow import ConversionFailed
 from lakeflow.core.errors import from_exception
 from lakeflow.core.stage import compose
 from lakeflow.core.transform import categorize, clean, derive, keep
+from lakeflow.errors import ConversionFailed
 from lakeflow.testing.strategies import (
     all_null_users,
     empty_users,

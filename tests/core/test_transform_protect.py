@@ -9,9 +9,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from lakeflow import InvalidOption
 from lakeflow.core.secrets import Secret
 from lakeflow.core.transform import protect
+from lakeflow.errors import InvalidOption
 from lakeflow.testing.strategies import emails
 from tests.core.stages import run
 

@@ -13,8 +13,8 @@ from polars.testing import assert_frame_equal
 from polars.testing.parametric import column, dataframes
 from returns.result import Failure
 
-from lakeflow import InvalidExpression, InvalidOption, MissingColumns
 from lakeflow.core.transform import categorize, clean, derive, keep
+from lakeflow.errors import InvalidExpression, InvalidOption, MissingColumns
 from lakeflow.testing.strategies import (
     all_null_users,
     empty_users,

@@ -8,8 +8,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from lakeflow import InvalidExpression
 from lakeflow.core.sql import sql_columns, sql_expr
+from lakeflow.errors import InvalidExpression
 
 
 @given(text=st.text(max_size=40))
