@@ -15,7 +15,6 @@ from returns.result import Failure, Result, Success
 
 from lakeflow.adapters.db_sink import DatabaseSink
 from lakeflow.adapters.file_source import FileSource, LakeSource
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.adapters.sql_source import SqlSource
 from lakeflow.config_loader import load_config
 from lakeflow.core.build import build_checks, build_transform
@@ -32,7 +31,7 @@ from lakeflow.core.errors import ConfigError, ConfigProblem, LakeflowError
 from lakeflow.core.validate import Checks, PanderaRef, resolve_pandera
 from lakeflow.execute import import_pandera
 from lakeflow.lakes import open_lake
-from lakeflow.ports import Lake, Sink, Source
+from lakeflow.ports import Lake, Sink, Source, unwrap_io
 from lakeflow.run.pipeline import Pipeline, RetryPolicy
 
 __all__ = ["Job", "job_from_config", "load_job", "pipeline_from_config"]

@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol, TypeAlias, runtime_checkable
+from typing import Literal, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import polars as pl
-from returns.io import IOResult
+from returns.io import IOFailure, IOResult
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
 
 from lakeflow.core.errors import ExtractError, LakeError, LoadError
 from lakeflow.core.incremental import IncrementalSpec, Watermark
@@ -37,10 +39,14 @@ __all__ = [
     "SchemaSource",
     "Sink",
     "Source",
+    "unwrap_io",
 ]
 
 BRANCH_ID = re.compile(r"^\w[-\w]*\Z", re.ASCII)
 """lakeFS branch ids: a word character, then word characters or dashes (no ``/`` or ``.``)."""
+
+T = TypeVar("T")
+E = TypeVar("E")
 
 MergeStrategy: TypeAlias = Literal["dest-wins", "source-wins"] | None
 ChangeType: TypeAlias = Literal["added", "removed", "changed"]
@@ -341,3 +347,10 @@ class Sink(Protocol):
     def load(self, frame: pl.LazyFrame) -> IOResult[int, LoadError]:
         """Load ``frame``; returns how many rows were inserted or changed."""
         ...
+
+
+def unwrap_io(result: IOResult[T, E]) -> Result[T, E]:
+    """Effect boundary: the ``Result`` inside an ``IOResult`` (the shell, notebooks, tests)."""
+    if isinstance(result, IOFailure):
+        return Failure(unsafe_perform_io(result.failure()))
+    return Success(unsafe_perform_io(result.unwrap()))

@@ -22,11 +22,8 @@ import re
 from collections.abc import Mapping
 from typing import Final, TypeVar
 
-from returns.io import IOFailure, IOResult
-from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
-
 from lakeflow.core.errors import LakeError
+from lakeflow.ports import unwrap_io  # re-exported: adapters and tests import it here
 
 __all__ = [
     "REPOSITORY_ID",
@@ -203,10 +200,3 @@ def nearby(wanted: str, candidates: list[str], *, n: int = 5) -> list[str]:
         return close
     head = wanted.split("/", 1)[0]
     return [c for c in candidates if c.startswith(head)][:n]
-
-
-def unwrap_io(result: IOResult[T, E]) -> Result[T, E]:
-    """Effect boundary. The ``Result`` inside an ``IOResult`` (for notebooks, tests, the shell)."""
-    if isinstance(result, IOFailure):
-        return Failure(unsafe_perform_io(result.failure()))
-    return Success(unsafe_perform_io(result.unwrap()))

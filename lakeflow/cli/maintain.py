@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from returns.result import Failure
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.adapters.local import LocalLake
 from lakeflow.cli.common import ConfigArg, JsonOpt, app, job_of, usage_error
+from lakeflow.ports import unwrap_io
 
 __all__ = ["fsck"]
 

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from returns.result import Success
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.cli.common import ConfigArg, JsonOpt, app, job_of, usage_error
+from lakeflow.ports import unwrap_io
 from lakeflow.run.check import check_plan
 from lakeflow.run.journal import now
 from lakeflow.run.layout import target_problem

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from returns.result import Failure
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.cli.common import ConfigArg, Console, JsonOpt, QuietOpt, app, job_of, usage_error
 from lakeflow.cli.render import StepDisplay, summary
 from lakeflow.core.errors import LakeflowError
 from lakeflow.core.records import FailureRecord, RunRecord
+from lakeflow.ports import unwrap_io
 from lakeflow.run import load_run, run
 from lakeflow.run.layout import target_problem
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from returns.result import Failure, Result
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.cli.common import ConfigArg, Console, app, fail, job_of
+from lakeflow.ports import unwrap_io
 from lakeflow.run import init_lake
 
 __all__ = ["health", "init"]

@@ -18,13 +18,12 @@ from datetime import datetime
 import polars as pl
 from returns.result import Failure
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import PlanRejected, StageError
 from lakeflow.core.incremental import IncrementalSpec, Watermark
 from lakeflow.core.records import Step
 from lakeflow.core.validate import Checks, DatasetRef, plan_validation, resolve_references
 from lakeflow.execute import collect_together
-from lakeflow.ports import ExtractContext, Lake, SchemaSource, Source
+from lakeflow.ports import ExtractContext, Lake, SchemaSource, Source, unwrap_io
 from lakeflow.run.pipeline import Pipeline
 
 __all__ = ["PlanProblem", "PlanReport", "check_plan"]

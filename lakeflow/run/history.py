@@ -16,11 +16,10 @@ from functools import partial
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.core.records import FailureRecord, RunRecord, encode_json, record_from_json
 from lakeflow.lakes import LakeLike, port_of
-from lakeflow.ports import Lake
+from lakeflow.ports import Lake, unwrap_io
 from lakeflow.run.layout import HISTORY_BRANCH, is_internal_branch, records_prefix
 from lakeflow.run.pipeline import RetryPolicy
 from lakeflow.run.retry import retrying

@@ -16,10 +16,9 @@ from functools import partial
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import LakeError
 from lakeflow.lakes import LakeLike, port_of
-from lakeflow.ports import Lake
+from lakeflow.ports import Lake, unwrap_io
 from lakeflow.run.layout import (
     HISTORY_BRANCH,
     INIT_BRANCH_PREFIX,

@@ -21,7 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from lakeflow.adapters.lake_helpers import unwrap_io
+from lakeflow.ports import unwrap_io
 from lakeflow.run.pipeline import RetryPolicy
 
 __all__ = ["Retryable", "retrying"]

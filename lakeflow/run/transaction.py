@@ -38,13 +38,12 @@ from typing import TypeAlias
 import polars as pl
 from returns.result import Failure, Result, Success
 
-from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.core.incremental import Watermark
 from lakeflow.core.records import FailureRecord, RunRecord, RunStatus, encode_json
 from lakeflow.core.secrets import redact_values
 from lakeflow.lakes import LakeLike, port_of
-from lakeflow.ports import Lake, Source
+from lakeflow.ports import Lake, Source, unwrap_io
 from lakeflow.run.check import check_plan
 from lakeflow.run.execute import Executed, execute
 from lakeflow.run.history import record_in_history
