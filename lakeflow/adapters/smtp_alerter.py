@@ -128,6 +128,8 @@ class SmtpAlerter:
             transient = 400 <= exc.smtp_code < 500
             return self._failed(f"{where} replied {exc.smtp_code} {reply}", retryable=transient)
         except smtplib.SMTPServerDisconnected as exc:
+            if "timed out" in str(exc):  # smtplib reports a read timeout as a disconnection
+                return self._failed(f"{where} did not answer within {self.timeout_s:g}s", True)
             return self._failed(f"{where} disconnected: {exc}", retryable=True)
         except smtplib.SMTPException as exc:
             return self._failed(f"{where}: {exc}", retryable=False)
