@@ -44,6 +44,7 @@ ALLOWED_IMPORTS = frozenset(
         "fractions",
         "functools",
         "hashlib",
+        "html",
         "itertools",
         "json",
         "keyword",

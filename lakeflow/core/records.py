@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias
 
+from lakeflow.core.html import fields_table, table, titled
+
 __all__ = [
     "RECORD_SCHEMA_VERSION",
     "Delivery",
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 RECORD_SCHEMA_VERSION: Final = 1
+_ROW_STAGES: Final = ("extracted", "transformed", "valid", "quarantined", "loaded")
 
 RunStatus: TypeAlias = Literal["published", "committed", "published_not_loaded", "failed"]
 """``published``: merged into the target (and loaded into every sink). ``committed``: committed
@@ -152,6 +155,63 @@ class _Record:
     def dumps(self) -> str:
         """Pure. The record as pretty, key-sorted JSON text."""
         return encode_json(self.to_json())
+
+    def _repr_html_(self) -> str:
+        """Pure. The record as tables in a notebook: the facts, rows, steps and SLA breaches."""
+        rows: RowCounts = getattr(self, "rows", RowCounts())
+        error = getattr(self, "error", None)
+        facts: dict[str, object] = {
+            "run_id": getattr(self, "run_id", ""),
+            "pipeline": getattr(self, "pipeline", ""),
+            "status": getattr(self, "status", ""),
+            "failed step": getattr(self, "failed_step", None),
+            "error": f"{error.kind}: {error.message}" if error is not None else None,
+            "target": getattr(self, "target", ""),
+            "started": self.started_at.isoformat(),
+            "seconds": round(self.duration_s, 3),
+            "commit": getattr(self, "merge_commit", None) or getattr(self, "commit", None),
+            "run branch": getattr(self, "run_branch", None),
+            "note": getattr(self, "note", "") or None,
+        }
+        parts = [
+            titled(type(self).__name__, fields_table({k: v for k, v in facts.items() if v})),
+            titled("rows", table(list(_ROW_STAGES), [[getattr(rows, s) for s in _ROW_STAGES]])),
+        ]
+        steps: Mapping[str, float] = getattr(self, "steps", {})
+        attempts: Mapping[str, int] = getattr(self, "attempts", {})
+        if steps:
+            parts.append(
+                titled(
+                    "steps",
+                    table(
+                        ["step", "seconds", "attempts"],
+                        [[k, v, attempts.get(k)] for k, v in steps.items()],
+                    ),
+                )
+            )
+        breaches: tuple[SlaBreach, ...] = getattr(self, "sla", None) or ()
+        if breaches:
+            parts.append(
+                titled(
+                    "SLA breaches",
+                    table(
+                        ["check", "limit", "actual", "message"],
+                        [[b.check, b.limit, b.actual, b.message] for b in breaches],
+                    ),
+                )
+            )
+        deliveries: tuple[Delivery, ...] = getattr(self, "deliveries", ())
+        if deliveries:
+            parts.append(
+                titled(
+                    "alerts and metrics",
+                    table(
+                        ["channel", "ok", "attempts", "error"],
+                        [[d.channel, d.ok, d.attempts, d.error] for d in deliveries],
+                    ),
+                )
+            )
+        return "".join(parts)
 
     def __repr__(self) -> str:
         rows = getattr(self, "rows", None)

@@ -43,6 +43,7 @@ __all__ = [
     "deliver",
     "last_published",
     "monitoring_from_config",
+    "send",
 ]
 
 _log = event_logger()
@@ -255,3 +256,16 @@ def deliver(monitoring: Monitoring, lake: Lake, record: Record) -> Record:
         note = f"{delivered.note} deliveries not recorded in the run history: {problem}"
         delivered = replace(delivered, note=scrub(note.strip(), monitoring.secrets))
     return delivered
+
+
+def send(
+    monitoring: Monitoring, message: Message, *, channels: frozenset[str] | None = None
+) -> tuple[Delivery, ...]:
+    """Effect. ``message`` (a report) on the alert channels named in ``channels`` (all when
+    ``None``), with the same retries and time budget as a run's alerts."""
+    jobs: list[tuple[str, Callable[[], IOResult[None, DeliveryError]]]] = [
+        (a.channel, lambda a=a: a.send(message))  # type: ignore[misc]
+        for a in monitoring.alerters
+        if channels is None or a.channel in channels
+    ]
+    return _deliver_all(jobs, monitoring.deadline_s, monitoring.secrets) if jobs else ()
