@@ -173,8 +173,8 @@ class TextfileMetrics:
     def _last_success(self, path: Path) -> float | None:
         try:
             text = path.read_text(encoding="utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
-            return None
+        except (OSError, UnicodeDecodeError):
+            return None  # no earlier file (or none readable): no success to carry over
         try:
             for family in text_string_to_metric_families(text):
                 for sample in family.samples:
@@ -185,10 +185,12 @@ class TextfileMetrics:
         return None
 
     def publish(self, record: RunRecord | FailureRecord) -> IOResult[None, DeliveryError]:
-        """Effect. Replace the pipeline's ``.prom`` file (rename: readers never see half)."""
+        """Effect. Replace the pipeline's ``.prom`` file (rename: readers never see half); the
+        folder is created when missing."""
         path = self.path_of(record.pipeline)
         registry = run_metrics(record, last_success=self._last_success(path))
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             write_to_textfile(str(path), registry)
         except OSError as exc:
             message = f"cannot write {path}: {exc.strerror or exc}"

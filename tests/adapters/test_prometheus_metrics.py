@@ -89,7 +89,9 @@ def test_textfile_is_replaced_and_keeps_the_last_success(tmp_path: Path) -> None
     assert [p.name for p in tmp_path.iterdir()] == ["lakeflow_users.prom"]  # no temp file left
 
 
-def test_textfile_into_a_missing_folder_is_a_final_failure(tmp_path: Path) -> None:
-    """A folder that does not exist is a delivery failure value, not an exception."""
-    result = TextfileMetrics(tmp_path / "missing").publish(published())
+def test_textfile_that_cannot_be_written_is_a_final_failure(tmp_path: Path) -> None:
+    """A folder that is a file is a delivery failure value, not an exception."""
+    (tmp_path / "taken").write_text("not a folder")
+    result = TextfileMetrics(tmp_path / "taken").publish(published())
     assert not isinstance(result, IOSuccess)
+    assert TextfileMetrics(tmp_path / "new" / "dir").publish(published()) == IOSuccess(None)
