@@ -52,6 +52,7 @@ ALLOWED_IMPORTS = frozenset(
         "numbers",
         "operator",
         "re",
+        "shlex",
         "statistics",
         "string",
         "textwrap",
