@@ -12,10 +12,10 @@ or PyYAML:
   enclosing key that exists), e.g. ``source.sql.partitions: expected an integer >= 1, got
   'four' (pipeline.yaml:7:17)``.
 * Relative paths resolve against the config file's folder (not the current directory): the
-  local lake URL (``local://./lake``; ``local:///abs/path`` is absolute) and file source paths
-  and globs. ``~`` is expanded in both. Lake paths (``load.path``, ``source.lake.path``,
-  reference datasets) are paths *inside* the lake and stay as written, and so do URLs such as
-  ``s3://...`` and database URIs.
+  local lake URL (``local://./lake``; ``local:///abs/path`` is absolute), file source paths
+  and globs, and the metrics textfile folder. ``~`` is expanded in each. Lake paths
+  (``load.path``, ``source.lake.path``, reference datasets) are paths *inside* the lake and
+  stay as written, and so do URLs such as ``s3://...`` and database URIs.
 """
 
 from __future__ import annotations
@@ -264,7 +264,15 @@ def _resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
     if load.database is not None:
         uri = _sqlite_absolute(load.database.uri, base)
         load = load.model_copy(update={"database": load.database.model_copy(update={"uri": uri})})
-    return config.model_copy(update={"lake": lake, "source": source, "load": load})
+    monitoring = config.monitoring
+    prometheus = monitoring.prometheus if monitoring is not None else None
+    if monitoring is not None and prometheus is not None and prometheus.textfile_dir is not None:
+        folder = _absolute(prometheus.textfile_dir, base)
+        prometheus = prometheus.model_copy(update={"textfile_dir": folder})
+        monitoring = monitoring.model_copy(update={"prometheus": prometheus})
+    return config.model_copy(
+        update={"lake": lake, "source": source, "load": load, "monitoring": monitoring}
+    )
 
 
 def _sqlite_absolute(uri: Secret, base: Path) -> Secret:

@@ -8,7 +8,7 @@ reported together as one :class:`ConfigError`, before any data is touched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from returns.result import Failure, Result, Success
@@ -32,6 +32,7 @@ from lakeflow.core.validate import Checks, PanderaRef, resolve_pandera
 from lakeflow.execute import import_pandera
 from lakeflow.lakes import open_lake
 from lakeflow.ports import Lake, Sink, Source, unwrap_io
+from lakeflow.run.monitor import Monitoring, monitoring_from_config
 from lakeflow.run.pipeline import Pipeline, RetryPolicy
 
 __all__ = ["Job", "job_from_config", "load_job", "pipeline_from_config"]
@@ -39,11 +40,13 @@ __all__ = ["Job", "job_from_config", "load_job", "pipeline_from_config"]
 
 @dataclass(frozen=True)
 class Job:
-    """A pipeline ready to run, with the config it came from and the lake it publishes to."""
+    """A pipeline ready to run, with the config it came from, the lake it publishes to and how
+    its runs are monitored (``run(job.pipeline, job.lake, monitoring=job.monitoring)``)."""
 
     config: PipelineConfig
     pipeline: Pipeline
     lake: Lake
+    monitoring: Monitoring = field(default_factory=Monitoring)
 
 
 def _source(config: PipelineConfig) -> tuple[Source, tuple[str, ...], str]:
@@ -152,12 +155,25 @@ def job_from_config(config: PipelineConfig) -> Result[Job, ConfigError]:
     if isinstance(built, Failure):
         return Failure(built.failure())
     try:
-        lake = open_lake(config.lake.url, repository=config.lake.repository).lake
+        lake = open_lake(
+            config.lake.url,
+            repository=config.lake.repository,
+            access_key_id=config.lake.access_key_id,
+            secret_access_key=config.lake.secret_access_key,
+        ).lake
     except LakeflowError as exc:
         return Failure(ConfigError((ConfigProblem("lake.url", str(exc)),)))
-    return Success(Job(config, built.unwrap(), lake))
+    monitoring = monitoring_from_config(config.monitoring, secrets=config.secrets())
+    return Success(Job(config, built.unwrap(), lake, monitoring))
 
 
 def load_job(path: str | Path) -> Result[Job, ConfigError]:
-    """Effect. Read the config file at ``path`` and build its job (every problem at once)."""
-    return unwrap_io(load_config(path)).bind(job_from_config)
+    """Effect. Read the config file at ``path`` and build its job (every problem at once).
+
+    Alerts name ``path`` in the command that shows a run (``lakeflow show PATH RUN_ID``).
+    """
+
+    def shown_as(job: Job) -> Job:
+        return replace(job, monitoring=replace(job.monitoring, config_path=str(path)))
+
+    return unwrap_io(load_config(path)).bind(job_from_config).map(shown_as)

@@ -1,5 +1,8 @@
 """Ports: the protocols the shell talks to. Adapters implement them; the shell sequences them.
 
+Lakes, sources and sinks carry the data; :class:`Alerter` and :class:`MetricsPublisher` carry
+what a run reports about itself (alerts, metrics).
+
 The :class:`Lake` port mirrors lakeFS (repository, branches, objects, commits, merges) so that
 the lakeFS adapter is a thin mapping and the embedded ``LocalLake`` behaves the same. Every
 operation returns an ``IOResult`` with a :class:`LakeError` value; nothing here raises for an
@@ -22,11 +25,14 @@ from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
+from lakeflow.core.alerts import DeliveryError, Message
 from lakeflow.core.errors import ExtractError, LakeError, LoadError
 from lakeflow.core.incremental import IncrementalSpec, Watermark
+from lakeflow.core.records import FailureRecord, RunRecord
 
 __all__ = [
     "BRANCH_ID",
+    "Alerter",
     "BranchInfo",
     "Change",
     "ChangeType",
@@ -34,6 +40,7 @@ __all__ = [
     "ExtractContext",
     "Lake",
     "MergeStrategy",
+    "MetricsPublisher",
     "ObjectInfo",
     "RepositoryInfo",
     "SchemaSource",
@@ -346,6 +353,38 @@ class Sink(Protocol):
 
     def load(self, frame: pl.LazyFrame) -> IOResult[int, LoadError]:
         """Load ``frame``; returns how many rows were inserted or changed."""
+        ...
+
+
+@runtime_checkable
+class Alerter(Protocol):
+    """An alert channel (email, webhook): delivers a :class:`~lakeflow.core.alerts.Message`.
+
+    One call is one attempt, bounded by the channel's own timeout; the shell retries
+    ``retryable`` failures (:func:`lakeflow.run.retry.retrying`) within the run's alert budget.
+    """
+
+    @property
+    def channel(self) -> str:
+        """The channel's name in records and logs (``email``, ``webhook``)."""
+        ...
+
+    def send(self, message: Message) -> IOResult[None, DeliveryError]:
+        """Deliver ``message`` once."""
+        ...
+
+
+@runtime_checkable
+class MetricsPublisher(Protocol):
+    """Where a run's metrics go (a Pushgateway, a node-exporter textfile)."""
+
+    @property
+    def channel(self) -> str:
+        """The target's name in records and logs (``pushgateway``, ``textfile``)."""
+        ...
+
+    def publish(self, record: RunRecord | FailureRecord) -> IOResult[None, DeliveryError]:
+        """Publish the metrics of the run ``record`` describes, once."""
         ...
 
 

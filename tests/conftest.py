@@ -1,4 +1,5 @@
-"""Shared test configuration: the hypothesis profile CI uses and a real PostgreSQL server."""
+"""Shared test configuration: the hypothesis profile CI uses, a real PostgreSQL server and the
+local SMTP and HTTP endpoints monitoring tests deliver to."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from lakeflow.testing.postgres import EmbeddedPostgres, running_postgres
+from tests.endpoints import HttpRecorder, SilentServer, SmtpRecorder
 
 settings.register_profile(
     "ci",
@@ -37,3 +39,29 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostg
 def pg_uri(postgres: EmbeddedPostgres) -> str:
     """The URI of a fresh, empty PostgreSQL database for one test."""
     return postgres.create_database(f"test_{next(_database_numbers)}")
+
+
+@pytest.fixture(scope="session")
+def http_recorder() -> Iterator[HttpRecorder]:
+    """A real HTTP server on 127.0.0.1 recording every request (webhooks, a Pushgateway)."""
+    server = HttpRecorder()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpRecorder]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, no TLS, no login."""
+    server = SmtpRecorder()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def silent_server() -> Iterator[SilentServer]:
+    """A server that accepts connections and never answers (a hung channel)."""
+    server = SilentServer()
+    yield server
+    server.close()

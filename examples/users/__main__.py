@@ -6,7 +6,12 @@
    ``work/warehouse.db``;
 4. add new users, updates and a row tied with the last watermark;
 5. ``lakeflow run`` again: only the new and changed rows, nothing lost, nothing twice;
-6. ``lakeflow runs``: the history.
+6. ``lakeflow runs``: the history; ``lakeflow report --html``: the report with charts
+   (``work/report.html``, one file that opens offline).
+
+Monitoring (``monitoring:`` in the config): each run is checked against its SLAs, alerts go
+by email and webhook when a run fails or breaks one, and metrics are written for
+node-exporter's textfile collector (``work/metrics/``).
 
 Everything it writes lives under ``examples/users/work/`` (recreated on every run).
 """
@@ -45,11 +50,17 @@ def _warehouse_rows(work: Path) -> int:
     return int(count)
 
 
-def main(work: Path = HERE / "work") -> int:
-    """Effect. Run the example in ``work``; returns the first non-zero exit code, or 0."""
+def main(work: Path = HERE / "work", config_file: Path | None = None) -> int:
+    """Effect. Run the example in ``work``; returns the first non-zero exit code, or 0.
+
+    ``config_file`` replaces the example's config (it must sit next to ``work``).
+    """
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    config = str(CONFIG) if work == HERE / "work" else _copy_config(work)
+    if config_file is not None:
+        config = str(config_file)
+    else:
+        config = str(CONFIG) if work == HERE / "work" else _copy_config(work)
 
     first = create_users(work / "users.db")
     print(f"generated {first.height} messy users in {work / 'users.db'}")
@@ -63,7 +74,9 @@ def main(work: Path = HERE / "work") -> int:
     if code := _lakeflow("run", config):
         return code
     print(f"\nwarehouse: {_warehouse_rows(work)} rows in processed_users")
-    return _lakeflow("runs", config)
+    if code := _lakeflow("runs", config):
+        return code
+    return _lakeflow("report", config, "--html", str(work / "report.html"))
 
 
 def _copy_config(work: Path) -> str:

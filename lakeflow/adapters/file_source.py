@@ -124,7 +124,7 @@ class FileSource:
         format: ``parquet``, ``csv`` or ``ndjson``; guessed from the extension when omitted.
         separator: CSV field separator (one character).
         has_header: Whether CSV files start with a header row.
-        try_parse_dates: Parse CSV/NDJSON columns that look like dates or times.
+        try_parse_dates: Parse CSV columns that look like dates or times.
         incremental: Keep only rows at or after the last watermark of this column.
     """
 

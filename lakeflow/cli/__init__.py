@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok, 1 pipeline failure (or an unhealthy ``health``), 2 usage or config error,
 always before any work. Human output is a line per step while a run progresses and a summary
-at the end (stdout); errors go to stderr. ``--json`` prints only JSON on stdout. No command
+at the end (stdout); errors and log lines go to stderr (``--log-format``, ``--log-file``:
+:mod:`lakeflow.cli.logs`). ``--json`` prints only JSON on stdout. No command
 prints a secret. Each group of commands lives in its own module; importing them registers
 them on :data:`app`.
 """
@@ -12,12 +13,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from lakeflow.cli import history, maintain, planning, running, setup
+from lakeflow.cli import history, logs, maintain, planning, running, setup
 from lakeflow.cli.common import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (history, maintain, planning, running, setup)
+_COMMANDS = (history, logs, maintain, planning, running, setup)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

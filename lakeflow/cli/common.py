@@ -85,4 +85,7 @@ def job_of(config: Path) -> tuple[Job, Console]:
         error: ConfigError = built.failure()
         usage_error(error.message)
     job = built.unwrap()
+    from lakeflow.cli.logs import bind_job  # the logging options' module imports this one
+
+    bind_job(job.pipeline.name, job.pipeline.secrets)
     return job, Console(job.pipeline.secrets)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Final
 
 import typer
 from returns.result import Failure
 
+from lakeflow.adapters.plotly_report import report_html
 from lakeflow.cli.common import ConfigArg, Console, JsonOpt, app, fail, job_of, usage_error
-from lakeflow.cli.render import scores, summary
+from lakeflow.cli.render import summary
 from lakeflow.core.errors import LakeflowError
 from lakeflow.core.records import FailureRecord
+from lakeflow.core.report import build_report, parse_since
 from lakeflow.pipelines import Job
 from lakeflow.run import History, read_history, show_run
+from lakeflow.run.monitor import send
+
+EMAIL: Final = frozenset({"email"})
 
 __all__ = ["report", "runs_command", "show"]
 
@@ -77,17 +85,64 @@ def show(
 
 
 @app.command()
-def report(config: ConfigArg, as_json: JsonOpt = False) -> None:
-    """Show data-quality scores of recent runs (newest first)."""
+def report(
+    config: ConfigArg,
+    since: Annotated[
+        str, typer.Option(help="The window: 30m, 24h, 7d or 2w back from now.")
+    ] = "7d",
+    as_json: JsonOpt = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Also write the report with charts to this one self-contained HTML file.",
+            dir_okay=False,
+        ),
+    ] = None,
+    email: Annotated[
+        bool,
+        typer.Option("--email", help="Send it to monitoring.alerts.email (the daily summary)."),
+    ] = False,
+) -> None:
+    """Report on recent runs: success rate, durations, rows, quarantine, SLAs, failed rules."""
+    window = parse_since(since)
+    if window is None:
+        usage_error(f"--since {since!r}: expected a duration such as 30m, 24h, 7d or 2w")
     job, console = job_of(config)
-    history = [r for r in history_of(job, console).records if r.quality][:20]
+    if email and not any(a.channel == "email" for a in job.monitoring.alerters):
+        usage_error("--email needs monitoring.alerts.email in the config", console)
+    history = history_of(job, console)
+    now = datetime.now(UTC)
+    built = build_report(
+        history.records,
+        pipeline=job.pipeline.name,
+        since=now - window,
+        now=now,
+        unreadable=len(history.unreadable),
+    )
+    if html is not None:
+        try:
+            page = report_html(built)
+        except LakeflowError as exc:
+            usage_error(str(exc), console)
+        write_atomically(html, page)
     if as_json:
-        console.out(
-            json.dumps([{"run_id": r.run_id, "quality": r.quality} for r in history], indent=2)
-        )
-        return
-    if not history:
-        console.out(f"no quality reports for {job.pipeline.name} yet")
-        return
-    for record in history:
-        console.out(f"{record.run_id}  {record.status:<10} {scores(record.quality)}")
+        console.out(json.dumps(built.to_json(), indent=2, sort_keys=True))
+    else:
+        console.out(built.text())
+        if html is not None:
+            console.out(f"\nHTML report: {html}")
+    if email:
+        (delivery,) = send(job.monitoring, built.message(window=since), channels=EMAIL)
+        if not delivery.ok:
+            fail(f"the report was not sent: {delivery.error}", console)
+        if not as_json:
+            console.out("report sent by email")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Effect. Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)

@@ -14,7 +14,7 @@ from lakeflow.cli.common import Console
 from lakeflow.core.records import FailureRecord, RunRecord
 from lakeflow.run import RunEvent
 
-__all__ = ["StepDisplay", "scores", "summary"]
+__all__ = ["StepDisplay", "monitoring_lines", "scores", "summary"]
 
 
 def _seconds(value: float | None) -> str:
@@ -115,4 +115,17 @@ def summary(record: RunRecord | FailureRecord) -> list[str]:
         lines.append(f"  quality: {scores(record.quality)}")
     if record.note:
         lines.append(f"  note: {record.note}")
+    lines.extend(monitoring_lines(record))
+    return lines
+
+
+def monitoring_lines(record: RunRecord | FailureRecord) -> list[str]:
+    """Pure. The SLA breaches of a run and what became of its alerts and metrics."""
+    lines = [f"  SLA breach ({b.check}): {b.message}" for b in record.sla or ()]
+    for delivery in record.deliveries:
+        if delivery.ok:
+            lines.append(f"  {delivery.channel}: sent")
+        else:
+            tries = f"{delivery.attempts} attempt(s)" if delivery.attempts else "no attempt done"
+            lines.append(f"  {delivery.channel}: NOT sent ({tries}): {delivery.error}")
     return lines

@@ -55,7 +55,14 @@ def run_command(
     live = sys.stdout.isatty() and sys.stderr.isatty() and not (quiet or as_json)
     with StepDisplay(console, live=live) as display:
         events = None if (as_json or quiet) else display
-        outcome = run(job.pipeline, job.lake, branch, merge=not no_merge, on_event=events)
+        outcome = run(
+            job.pipeline,
+            job.lake,
+            branch,
+            merge=not no_merge,
+            on_event=events,
+            monitoring=job.monitoring,
+        )
     record: RunRecord | FailureRecord = outcome.value_or(None) or outcome.failure()
     emit_record(console, record, as_json=as_json)
     missing_repository = (

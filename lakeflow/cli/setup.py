@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 from returns.result import Failure, Result
 
 from lakeflow.cli.common import ConfigArg, Console, app, fail, job_of
+from lakeflow.pipelines import Job
 from lakeflow.ports import unwrap_io
 from lakeflow.run import init_lake
+from lakeflow.run.monitor import check_freshness
 
 __all__ = ["health", "init"]
 
@@ -42,7 +46,8 @@ def _check(console: Console, name: str, result: Result[object, object]) -> bool:
 
 @app.command()
 def health(config: ConfigArg) -> None:
-    """Check that the lake, the source and the database sink are reachable (exit 1 if not)."""
+    """Check that the lake, the source and the database sink are reachable, and that the
+    pipeline published recently enough (``monitoring.sla.max_staleness_s``); exit 1 if not."""
     job, console = job_of(config)
     console.out(f"health of {job.pipeline.name}")
     healthy = _check(console, "lake", unwrap_io(job.lake.get_repository()))
@@ -60,4 +65,15 @@ def health(config: ConfigArg) -> None:
         sink_check = getattr(sink, "check", None)
         if callable(sink_check):
             healthy &= _check(console, "database", unwrap_io(sink_check()))
+    healthy &= _freshness(console, job)
     raise typer.Exit(0 if healthy else 1)
+
+
+def _freshness(console: Console, job: Job) -> bool:
+    """Effect. ``monitoring.sla.max_staleness_s`` against the last published run."""
+    sla = job.monitoring.sla
+    if sla is None or sla.max_staleness_s is None:
+        return True
+    stale = check_freshness(job.monitoring, job.lake, job.pipeline.name, now=datetime.now(UTC))
+    console.out(f"  {'freshness':<9} {'FAILED  ' + stale if stale else 'ok'}")
+    return not stale

@@ -5,6 +5,12 @@ them); a :class:`FailureRecord` is a run that stopped at a failed step and left 
 untouched. Both serialise to JSON with ``schema_version`` and parse back with
 :func:`record_from_json`, so ``lakeflow runs``/``show`` can read records written by any
 earlier lakeflow with the same major schema.
+
+``schema_version`` is the major version: fields added within it are optional, so records
+written before them still parse, and an older lakeflow reading a newer record ignores them.
+Added within version 1: ``sla`` (the :class:`SlaBreach` list; ``null`` when no SLA was checked,
+as in every record written before SLAs existed) and ``deliveries`` (one :class:`Delivery` per
+alert channel and metrics target; empty in older records).
 """
 
 from __future__ import annotations
@@ -16,13 +22,17 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias
 
+from lakeflow.core.html import fields_table, table, titled
+
 __all__ = [
     "RECORD_SCHEMA_VERSION",
+    "Delivery",
     "FailureRecord",
     "RecordError",
     "RowCounts",
     "RunRecord",
     "RunStatus",
+    "SlaBreach",
     "Step",
     "WatermarkRange",
     "encode_json",
@@ -30,6 +40,7 @@ __all__ = [
 ]
 
 RECORD_SCHEMA_VERSION: Final = 1
+_ROW_STAGES: Final = ("extracted", "transformed", "valid", "quarantined", "loaded")
 
 RunStatus: TypeAlias = Literal["published", "committed", "published_not_loaded", "failed"]
 """``published``: merged into the target (and loaded into every sink). ``committed``: committed
@@ -84,6 +95,46 @@ class RecordError:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class SlaBreach:
+    """One service level a run broke: the ``monitoring.sla`` key, its limit and the actual value.
+
+    ``actual`` and ``limit`` are in the key's unit (seconds, rows, a fraction or a count);
+    ``message`` says it in words.
+    """
+
+    check: str
+    limit: float
+    actual: float
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "limit": self.limit,
+            "actual": self.actual,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one alert or metrics delivery of a run (``error`` is scrubbed)."""
+
+    channel: str
+    ok: bool
+    attempts: int
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "ok": self.ok,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+
 class _Record:
     """What both record kinds share: duration and JSON serialisation."""
 
@@ -104,6 +155,63 @@ class _Record:
     def dumps(self) -> str:
         """Pure. The record as pretty, key-sorted JSON text."""
         return encode_json(self.to_json())
+
+    def _repr_html_(self) -> str:
+        """Pure. The record as tables in a notebook: the facts, rows, steps and SLA breaches."""
+        rows: RowCounts = getattr(self, "rows", RowCounts())
+        error = getattr(self, "error", None)
+        facts: dict[str, object] = {
+            "run_id": getattr(self, "run_id", ""),
+            "pipeline": getattr(self, "pipeline", ""),
+            "status": getattr(self, "status", ""),
+            "failed step": getattr(self, "failed_step", None),
+            "error": f"{error.kind}: {error.message}" if error is not None else None,
+            "target": getattr(self, "target", ""),
+            "started": self.started_at.isoformat(),
+            "seconds": round(self.duration_s, 3),
+            "commit": getattr(self, "merge_commit", None) or getattr(self, "commit", None),
+            "run branch": getattr(self, "run_branch", None),
+            "note": getattr(self, "note", "") or None,
+        }
+        parts = [
+            titled(type(self).__name__, fields_table({k: v for k, v in facts.items() if v})),
+            titled("rows", table(list(_ROW_STAGES), [[getattr(rows, s) for s in _ROW_STAGES]])),
+        ]
+        steps: Mapping[str, float] = getattr(self, "steps", {})
+        attempts: Mapping[str, int] = getattr(self, "attempts", {})
+        if steps:
+            parts.append(
+                titled(
+                    "steps",
+                    table(
+                        ["step", "seconds", "attempts"],
+                        [[k, v, attempts.get(k)] for k, v in steps.items()],
+                    ),
+                )
+            )
+        breaches: tuple[SlaBreach, ...] = getattr(self, "sla", None) or ()
+        if breaches:
+            parts.append(
+                titled(
+                    "SLA breaches",
+                    table(
+                        ["check", "limit", "actual", "message"],
+                        [[b.check, b.limit, b.actual, b.message] for b in breaches],
+                    ),
+                )
+            )
+        deliveries: tuple[Delivery, ...] = getattr(self, "deliveries", ())
+        if deliveries:
+            parts.append(
+                titled(
+                    "alerts and metrics",
+                    table(
+                        ["channel", "ok", "attempts", "error"],
+                        [[d.channel, d.ok, d.attempts, d.error] for d in deliveries],
+                    ),
+                )
+            )
+        return "".join(parts)
 
     def __repr__(self) -> str:
         rows = getattr(self, "rows", None)
@@ -126,7 +234,9 @@ class RunRecord(_Record):
     with ``--no-merge``). ``steps`` maps a step to the seconds it took, ``attempts`` a step to
     how many attempts it needed (retries of transient errors and of merge conflicts).
     ``source`` never holds secrets. ``note`` says in words what happened when it is not
-    obvious from the counts (for example "no new input since the last run").
+    obvious from the counts (for example "no new input since the last run"). ``sla`` lists
+    the service levels the run broke (``None``: none configured); ``deliveries`` what became of
+    its alerts and metrics.
     """
 
     run_id: str
@@ -151,6 +261,8 @@ class RunRecord(_Record):
     lakeflow_version: str
     note: str = ""
     sinks: tuple[Mapping[str, object], ...] = ()
+    sla: tuple[SlaBreach, ...] | None = None
+    deliveries: tuple[Delivery, ...] = ()
     schema_version: int = RECORD_SCHEMA_VERSION
 
     @property
@@ -192,6 +304,8 @@ class FailureRecord(_Record):
     status: RunStatus = "failed"
     note: str = ""
     sinks: tuple[Mapping[str, object], ...] = ()
+    sla: tuple[SlaBreach, ...] | None = None
+    deliveries: tuple[Delivery, ...] = ()
     schema_version: int = RECORD_SCHEMA_VERSION
 
     @property
@@ -220,7 +334,7 @@ def _jsonable(value: object) -> object:
         return value.isoformat()
     if isinstance(value, RowCounts):
         return {f.name: getattr(value, f.name) for f in fields(value)}
-    if isinstance(value, WatermarkRange | RecordError):
+    if isinstance(value, WatermarkRange | RecordError | SlaBreach | Delivery):
         return {k: _jsonable(v) for k, v in value.to_json().items()}
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -235,6 +349,18 @@ def _datetime(value: object) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO-8601 timestamp, got {value!r}")
     return datetime.fromisoformat(value)
+
+
+def _breaches(raw: object) -> tuple[SlaBreach, ...] | None:
+    """``sla`` of a record: ``None`` when it was not checked (or written before SLAs existed)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list | tuple):
+        raise ValueError(f"expected a list of SLA breaches, got {raw!r}")
+    return tuple(
+        SlaBreach(str(b["check"]), float(b["limit"]), float(b["actual"]), str(b["message"]))
+        for b in raw
+    )
 
 
 def record_from_json(data: Mapping[str, Any]) -> RunRecord | FailureRecord:
@@ -274,6 +400,11 @@ def record_from_json(data: Mapping[str, Any]) -> RunRecord | FailureRecord:
         "lakeflow_version": str(data.get("lakeflow_version", "")),
         "note": str(data.get("note", "")),
         "sinks": tuple(dict(s) for s in data.get("sinks") or ()),
+        "sla": _breaches(data.get("sla")),
+        "deliveries": tuple(
+            Delivery(str(d["channel"]), bool(d["ok"]), int(d["attempts"]), d.get("error"))
+            for d in data.get("deliveries") or ()
+        ),
         "status": data["status"],
     }
     if data.get("failed_step") is not None:

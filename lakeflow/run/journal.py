@@ -10,18 +10,17 @@ leave the process.
 from __future__ import annotations
 
 import importlib.metadata
-import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import structlog
 from returns.io import IOResult
 from returns.result import Result
 
 from lakeflow.core.secrets import Secret, scrub
+from lakeflow.run.events import event_logger
 from lakeflow.run.pipeline import EventStatus, RetryPolicy, RunEvent
 from lakeflow.run.plan import RunFacts
 from lakeflow.run.retry import Retryable, retrying
@@ -32,11 +31,8 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Retryable)
 
 # Through the standard library's "lakeflow" logger: silent unless the application (or the CLI)
-# configures logging, as a library should be.
-_log = structlog.wrap_logger(
-    logging.getLogger("lakeflow"),
-    processors=[structlog.processors.TimeStamper(fmt="iso"), structlog.processors.JSONRenderer()],
-)
+# configures logging, as a library should be (lakeflow.run.events).
+_log = event_logger()
 
 
 def now() -> datetime:
@@ -86,13 +82,15 @@ class Journal:
         detail = self.scrub(detail)
         if status == "failed":
             self.failed.add(step)
-        _log.info(
+        log = {"failed": _log.error, "retry": _log.warning}.get(status, _log.info)
+        log(
             "lakeflow.step",
             run_id=self.run_id,
             pipeline=self.pipeline,
             step=step,
             status=status,
             detail=detail,
+            seconds=seconds,
         )
         if self.on_event is not None:
             self.on_event(RunEvent(self.run_id, step, status, detail, seconds))

@@ -12,7 +12,8 @@ Effect; the one place effects are sequenced. A run:
    string metadata;
 4. merges the run branch into the target (never fast-forward) and deletes the run branch;
 5. loads database sinks from the published rows;
-6. records the run in the run history.
+6. records the run in the run history, with the SLAs it broke, then sends its alerts and
+   metrics (:mod:`lakeflow.run.monitor`).
 
 Each step is a function from the run's state to ``Result[next state, StepFailure]``, chained
 with ``bind``. On any failure the failure record (and the quarantined rows, if any) is committed
@@ -50,6 +51,7 @@ from lakeflow.run.history import record_in_history
 from lakeflow.run.journal import Journal, now
 from lakeflow.run.layout import checkpoint_path, run_branch_name, run_paths, target_problem
 from lakeflow.run.load import load_sinks
+from lakeflow.run.monitor import Monitoring, check_sla, deliver
 from lakeflow.run.pipeline import Pipeline, RunEvent
 from lakeflow.run.plan import (
     Progress,
@@ -441,6 +443,7 @@ def run(
     merge: bool = True,
     on_event: Callable[[RunEvent], None] | None = None,
     scratch_dir: Path | None = None,
+    monitoring: Monitoring | None = None,
 ) -> Outcome:
     """Effect: run ``pipeline`` as one write-audit-publish transaction on ``lake``.
 
@@ -458,12 +461,16 @@ def run(
         on_event: Called with a :class:`RunEvent` as each step starts, ends or retries.
         scratch_dir: Where the run's temporary parquet files go (default: the lake's own
             scratch folder when it has one, so they move into the lake without a copy).
+        monitoring: Service levels, alert channels and metrics targets
+            (:class:`~lakeflow.run.monitor.Monitoring`); breaches and deliveries are recorded
+            in the returned record and never change what was published.
 
     Raises:
         LakeflowError: ``target`` is not a branch a run may publish to (empty, not a branch
             id, or one of lakeflow's own branches).
     """
     lake = port_of(lake)
+    monitoring = monitoring or Monitoring(secrets=tuple(pipeline.secrets))
     problem = target_problem(target)
     if problem is not None:
         raise LakeflowError(f"cannot publish to {target!r}: {problem}")
@@ -502,10 +509,14 @@ def run(
             continue
         break
     record: RunRecord | FailureRecord = outcome.value_or(None) or outcome.failure()
+    # Monitoring (lakeflow.run.monitor): SLA breaches go into the record the history keeps.
+    record = check_sla(monitoring, lake, record, now=now())
     problem = record_in_history(lake, record)
     if problem is not None:
         note = f"{record.note} not recorded in the run history: {problem}".strip()
         record = replace(record, note=journal.scrub(note))
+    # Monitoring: alerts and metrics, bounded in time; their failures only go into the record.
+    record = deliver(monitoring, lake, record)
     return Success(record) if isinstance(record, RunRecord) else Failure(record)
 
 

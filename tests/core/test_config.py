@@ -598,7 +598,8 @@ def test_wrong_scalar_type_is_named_with_its_path() -> None:
         (
             ("monitoring",),
             {"sla": {}},
-            "monitoring.sla: expected max_duration_s and/or min_success_rate",
+            "monitoring.sla: expected at least one of max_duration_s, min_success_rate, "
+            "max_quarantined_rows, max_quarantined_fraction, max_errors, max_staleness_s",
         ),
     ],
 )
@@ -878,7 +879,11 @@ def test_outputs_are_secret_free() -> None:
     }
     monitoring = config.to_dict()["monitoring"]
     assert isinstance(monitoring, dict)
-    assert monitoring["alerts"]["webhook"] == {"url": "https://hooks.example.com/***"}
+    assert monitoring["alerts"]["webhook"] == {
+        "url": "https://hooks.example.com/***",
+        "format": "slack",
+        "timeout_seconds": 10.0,
+    }
 
 
 def test_describe_summarises_for_run_records() -> None:

@@ -38,11 +38,12 @@ def _spellings(password: str) -> set[str]:
     }
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process: exit code, stdout, stderr (log lines included)."""
     with pytest.raises(SystemExit) as done:
         cli_main(list(args))
     captured = capsys.readouterr()
-    return int(done.value.code or 0), captured.out + captured.err
+    return int(done.value.code or 0), captured.out, captured.err
 
 
 def _uri(postgres: EmbeddedPostgres, role: str, password: str, database: str, form: str) -> str:
@@ -107,20 +108,22 @@ def test_odd_passwords_work_and_never_leak(
     monkeypatch.setenv("SOURCE_DB_URI", uri)
     monkeypatch.setenv("TARGET_DB_URI", uri)
 
-    outputs = []
+    outputs: list[str] = []
+    run_id = ""
     for args in (["init", path], ["run", path], ["run", path, "--json"], ["runs", path]):
-        code, text = _cli(capsys, *args)
-        assert code == 0, text
-        outputs.append(text)
-    run_id = json.loads(outputs[2])["run_id"]
+        code, out, err = _cli(capsys, *args)
+        assert code == 0, out + err
+        outputs.append(out + err)
+        if "--json" in args:
+            run_id = json.loads(out)["run_id"]
     for args in (["show", path, run_id], ["show", path, run_id, "--json"], ["health", path]):
-        code, text = _cli(capsys, *args)
-        assert code == 0, text
-        outputs.append(text)
+        code, out, err = _cli(capsys, *args)
+        assert code == 0, out + err
+        outputs.append(out + err)
     monkeypatch.setenv("SOURCE_DB_URI", _uri(postgres, role, password + "x", database, form))
-    code, text = _cli(capsys, "run", path)
-    assert code == 1 and "password authentication failed" in text, text
-    outputs.append(text)
+    code, out, err = _cli(capsys, "run", path)
+    assert code == 1 and "password authentication failed" in out, out + err
+    outputs.append(out + err)
 
     spellings = _spellings(password) | _spellings(password + "x")
     for text in outputs:

@@ -175,9 +175,8 @@ class NdjsonSourceConfig(ConfigModel):
     }
 
     path: Text
-    """A file or a glob (relative paths resolve against the config file)."""
-    try_parse_dates: Bool = False
-    """Parse strings that look like dates or times."""
+    """A file or a glob (relative paths resolve against the config file). JSON has no date
+    type: convert date strings with ``clean.type_conversions``."""
     incremental: IncrementalOption | None = None
     """Extract only rows newer than the last published watermark."""
 

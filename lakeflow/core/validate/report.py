@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal, TypeAlias
 
 from lakeflow.core.config.validate import Severity
+from lakeflow.core.html import fields_table, table, titled
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
@@ -255,6 +256,21 @@ class ValidationReport:
         if not self.enforce and self.failed_rules:
             parts.append("not enforced")
         return "; ".join(parts)
+
+    def _repr_html_(self) -> str:
+        """Pure. The report in a notebook: its summary, one row per rule and the metrics."""
+        rules = table(
+            ["rule", "kind", "level", "severity", "outcome", "failed rows", "message"],
+            [
+                [r.name, r.kind, r.level, r.severity, r.outcome, r.failed_rows, r.message]
+                for r in self.rules
+            ],
+        )
+        parts = [titled(self.summary(), rules)]
+        if self.metrics is not None:
+            metrics = {k: v for k, v in self.metrics.to_json().items() if k != "schema_version"}
+            parts.append(titled("quality metrics", fields_table(metrics)))
+        return "".join(parts)
 
     def to_json(self) -> dict[str, object]:
         """Pure. The report as a JSON-able dict with a stable, versioned shape."""
