@@ -152,8 +152,17 @@ def job_from_config(config: PipelineConfig) -> Result[Job, ConfigError]:
     built = pipeline_from_config(config)
     if isinstance(built, Failure):
         return Failure(built.failure())
+    settings = config.lake
     try:
-        lake = open_lake(config.lake.url, repository=config.lake.repository).lake
+        lake = open_lake(
+            settings.url,
+            repository=settings.repository,
+            verify_reads=settings.verify_reads,
+            storage_namespace=settings.storage_namespace,
+            endpoint=settings.endpoint,
+            access_key_id=settings.access_key_id,
+            secret_access_key=settings.secret_access_key,
+        ).lake
     except LakeflowError as exc:
         return Failure(ConfigError((ConfigProblem("lake.url", str(exc)),)))
     return Success(Job(config, built.unwrap(), lake))
