@@ -12,12 +12,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from lakeflow.cli import history, maintain, planning, running, setup
+from lakeflow.cli import audit, history, maintain, planning, running, setup
 from lakeflow.cli.common import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (history, maintain, planning, running, setup)
+_COMMANDS = (audit, history, maintain, planning, running, setup)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
