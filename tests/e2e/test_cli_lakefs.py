@@ -1,7 +1,8 @@
 """The `lakeflow` command line on lakeFS: the users example end to end over the server double.
 
 Everything is real: `lakeflow` subprocesses configured the way lakectl is (``LAKECTL_*``
-variables), the lakeFS SDK, HTTP, and the double's three-way merges. The double of this module
+variables), the lakeFS SDK, HTTP, and the double's three-way merges; quick checks of what a
+command prints run the same CLI in this process. The double of this module
 is started with a planted access key and secret; every test checks that neither shows up in
 what the CLI printed (stdout, and stderr with every logger at DEBUG), in any object or commit
 of the lake, or in any file the double stored.
@@ -27,6 +28,7 @@ from returns.result import Failure, Success
 
 from examples.users.generate import add_changes, create_users
 from lakeflow.adapters.lake_helpers import unwrap_io
+from lakeflow.cli import main as cli_main
 from lakeflow.config_loader import load_config
 from lakeflow.core.records import RunRecord
 from lakeflow.lakes import LakeHandle
@@ -74,8 +76,16 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeFSDouble]:
 class Project:
     """A copy of the users example whose lake is a repository on the planted double."""
 
-    def __init__(self, folder: Path, server: LakeFSDouble, source: Path, **changes: Any) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        server: LakeFSDouble,
+        source: Path,
+        inline: tuple[pytest.CaptureFixture[str], pytest.MonkeyPatch],
+        **changes: Any,
+    ) -> None:
         self.folder = folder
+        self._capsys, self._monkeypatch = inline
         self.server = server
         self.repository = f"cli-lakefs-{next(_numbers):04d}"
         self.transcript: list[str] = []
@@ -120,6 +130,24 @@ class Project:
         )
         self.transcript += [done.stdout, done.stderr]
         return done
+
+    def inline(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `lakeflow ARGS` in this process (for quick checks of what a command says);
+        what it printed joins the transcript."""
+        with self._monkeypatch.context() as patch:
+            for name, value in {**self.env, **(env or {})}.items():
+                patch.setenv(name, value)
+            self._capsys.readouterr()
+            try:
+                cli_main(list(args))
+                code = 0
+            except SystemExit as exit_:
+                code = int(exit_.code or 0)
+        out, err = self._capsys.readouterr()
+        self.transcript += [out, err]
+        return subprocess.CompletedProcess(list(args), code, out, err)
 
     def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """Start `lakeflow ARGS` in a subprocess (collect it with :meth:`collect`)."""
@@ -201,14 +229,19 @@ def source(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def projects(
-    tmp_path: Path, planted: LakeFSDouble, source: Path
+    tmp_path: Path,
+    planted: LakeFSDouble,
+    source: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Project]]:
     """Make copies of the users example on new repositories of the planted double (keyword
     arguments change config sections); each is checked for leaks afterwards."""
     made: list[Project] = []
 
     def make(**changes: Any) -> Project:
-        project = Project(tmp_path / f"project-{len(made)}", planted, source, **changes)
+        where = tmp_path / f"project-{len(made)}"
+        project = Project(where, planted, source, (capsys, monkeypatch), **changes)
         made.append(project)
         return project
 
@@ -242,10 +275,10 @@ def test_the_users_example_runs_on_a_protected_lakefs_main(
     assert f"repository {project.repository} at lakefs://" in first_init.stdout
     assert "(created; default branch main)" in first_init.stdout
     assert "protected main" in first_init.stdout
-    again = project.cli("init", config)
+    again = project.inline("init", config)
     assert again.returncode == 0, again.stderr
     assert "(exists; default branch main)" in again.stdout and "layout" in again.stdout
-    health = project.cli("health", config)
+    health = project.inline("health", config)
     assert health.returncode == 0, health.stdout + health.stderr
     for part in ("endpoint", "credentials", "repository"):
         assert f"lake {part:<12} ok" in health.stdout
@@ -281,7 +314,7 @@ def test_the_users_example_runs_on_a_protected_lakefs_main(
         project.lake.get_bytes(f"_lakeflow/runs/users/{three['run_id']}.json", ref=kept.id)
     ).unwrap()
     assert json.loads(record)["status"] == "failed"
-    shown = project.cli("show", config, three["run_id"])
+    shown = project.inline("show", config, three["run_id"])
     assert "FAILED at validate" in shown.stdout
 
 
@@ -311,10 +344,10 @@ def test_no_merge_then_publish_discard_and_prune_through_the_cli(
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "another run published to 'main'" in refused.stdout + refused.stderr
     assert project.published().height == first["rows"]["valid"]
-    again = project.cli("publish", config, first["run_id"])
+    again = project.inline("publish", config, first["run_id"])
     assert again.returncode == 2 and "published already" in again.stderr
 
-    discarded = project.cli("discard", config, second.run_id)
+    discarded = project.inline("discard", config, second.run_id)
     assert discarded.returncode == 0, discarded.stderr
     assert show_run(project.lake, second.run_id, "users").status == "discarded"
     branches = {b.name for b in unwrap_io(project.lake.list_branches()).unwrap()}
@@ -323,13 +356,13 @@ def test_no_merge_then_publish_discard_and_prune_through_the_cli(
     add_changes(source, new=30, updated=10)
     failed = run(project.job_of(project.strict()).pipeline, project.lake)
     assert isinstance(failed, Failure) and failed.failure().run_branch is not None
-    pruned = project.cli("prune", config, "--older-than", "0s", "--json")
+    pruned = project.inline("prune", config, "--older-than", "0s", "--json")
     assert pruned.returncode == 0, pruned.stderr
     report = json.loads(pruned.stdout)
     assert [p["branch"] for p in report["pruned"]] == [failed.failure().run_branch]
     assert report["kept"] == []
     assert show_run(project.lake, failed.failure().run_id, "users").status == "failed"
-    bad_age = project.cli("prune", config, "--older-than", "a week")
+    bad_age = project.inline("prune", config, "--older-than", "a week")
     assert bad_age.returncode == 2 and "7d" in bad_age.stderr
 
 
@@ -448,7 +481,7 @@ def test_init_discards_a_stray_change_that_blocks_runs_and_health_names_the_fail
     blocked = run(project.job.pipeline, project.lake)
     assert isinstance(blocked, Failure)
     assert "lakeflow init CONFIG --discard-uncommitted" in blocked.failure().error.message
-    cleared = project.cli("init", config, "--discard-uncommitted")
+    cleared = project.inline("init", config, "--discard-uncommitted")
     assert cleared.returncode == 0, cleared.stderr
     assert "discarded on main: 1 uncommitted change(s)" in cleared.stdout
     assert "added    stray/notes.csv" in cleared.stdout
@@ -456,7 +489,7 @@ def test_init_discards_a_stray_change_that_blocks_runs_and_health_names_the_fail
     published = run(project.job.pipeline, project.lake)
     assert isinstance(published, Success) and isinstance(published.unwrap(), RunRecord)
 
-    wrong = project.cli(
+    wrong = project.inline(
         "health", config, env={"LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": SECRET[::-1]}
     )
     assert wrong.returncode == 1
@@ -468,7 +501,7 @@ def test_init_discards_a_stray_change_that_blocks_runs_and_health_names_the_fail
     other["lake"]["repository"] = "never-created-0001"
     other_config = project.folder / "other.yaml"
     other_config.write_text(yaml.safe_dump(other, sort_keys=False))
-    missing = project.cli("health", str(other_config))
+    missing = project.inline("health", str(other_config))
     assert missing.returncode == 1
     assert "lake credentials  ok" in missing.stdout
     assert "lake repository   FAILED" in missing.stdout and "lakeflow init" in missing.stdout
