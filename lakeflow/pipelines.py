@@ -154,12 +154,16 @@ def job_from_config(config: PipelineConfig) -> Result[Job, ConfigError]:
     built = pipeline_from_config(config)
     if isinstance(built, Failure):
         return Failure(built.failure())
+    settings = config.lake
     try:
         lake = open_lake(
-            config.lake.url,
-            repository=config.lake.repository,
-            access_key_id=config.lake.access_key_id,
-            secret_access_key=config.lake.secret_access_key,
+            settings.url,
+            repository=settings.repository,
+            verify_reads=settings.verify_reads,
+            storage_namespace=settings.storage_namespace,
+            endpoint=settings.endpoint,
+            access_key_id=settings.access_key_id,
+            secret_access_key=settings.secret_access_key,
         ).lake
     except LakeflowError as exc:
         return Failure(ConfigError((ConfigProblem("lake.url", str(exc)),)))

@@ -46,7 +46,8 @@ REPOSITORY_ID: Final = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
 _BRANCH_ID: Final = re.compile(r"\w[-\w]*", re.ASCII)  # lakeFS (Go RE2) \w is ASCII-only
 _HEADER_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode Cc: C0, DEL, C1
-_HEADER_VALUE: Final = re.compile(r"[\x20-\x7e]*")
+_HEADER_VALUE: Final = re.compile(r"(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?")
+"""Printable ASCII that survives an HTTP header: servers strip a value's outer spaces."""
 
 
 def check_repository_id(repository: object) -> str | None:
@@ -126,11 +127,20 @@ def check_metadata(
 
 
 def check_object_metadata(op: str, metadata: object) -> dict[str, str] | LakeError:
-    """Pure. Like :func:`check_metadata`, and keys/values must also survive as HTTP headers.
+    """Pure. Object metadata as every lake stores it: checked, with lower-cased keys.
 
-    lakeFS carries object metadata in ``x-lakefs-meta-<key>`` headers, so keys must be HTTP
-    tokens and values printable ASCII (a newline would split the header; non-ASCII does not
-    survive HTTP clients' header encoding). Commit metadata has no such limit.
+    Like :func:`check_metadata`, and keys/values must also survive as HTTP headers: lakeFS
+    carries object metadata in ``x-lakefs-meta-<key>`` headers, so keys must be HTTP tokens and
+    values printable ASCII (a newline would split the header; non-ASCII does not survive HTTP
+    clients' header encoding). HTTP header names are case-insensitive and lakeFS stores them
+    lower-cased, so every lake lower-cases the keys (a pipeline reads the same metadata back on
+    the embedded lake and on lakeFS), and keys that differ only by case are refused rather than
+    silently merged. Commit metadata has none of these limits.
+
+    >>> check_object_metadata("put", {"Run-Id": "r1"})
+    {'run-id': 'r1'}
+    >>> check_object_metadata("put", {"K": "1", "k": "2"}).code
+    'invalid'
     """
     checked = check_metadata(op, metadata, what="object metadata")
     if isinstance(checked, LakeError):
@@ -147,12 +157,20 @@ def check_object_metadata(op: str, metadata: object) -> dict[str, str] | LakeErr
     if bad_values:
         return LakeError(
             op,
-            "object metadata values must be printable ASCII (no newlines or other control "
-            "characters, no non-ASCII): "
+            "object metadata values must be printable ASCII without spaces at either end "
+            "(HTTP headers drop those; no newlines or other control characters, no "
+            "non-ASCII): "
             f"{', '.join(repr(k) for k in bad_values[:5])}",
             "invalid",
         )
-    return checked
+    lowered = {key.lower(): value for key, value in checked.items()}
+    if len(lowered) != len(checked):
+        return LakeError(
+            op,
+            "object metadata keys must differ by more than case: lakes store them lower-cased",
+            "invalid",
+        )
+    return lowered
 
 
 _RETRYABLE_ERRNOS: Final = frozenset(

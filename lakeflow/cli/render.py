@@ -103,6 +103,11 @@ def summary(record: RunRecord | FailureRecord) -> list[str]:
         lines.append(
             f"  commit {where}" + (f" on {record.run_branch}" if record.run_branch else "")
         )
+        if record.status == "committed":
+            lines.append(
+                f"  audit it, then `lakeflow publish CONFIG {record.run_id}` (or `lakeflow "
+                f"discard CONFIG {record.run_id}`)"
+            )
     lines.append(f"  rows: {counts}")
     if record.watermark is not None:
         start = _watermark_text(record.watermark.start)

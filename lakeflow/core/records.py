@@ -25,6 +25,7 @@ from typing import Any, Final, Literal, TypeAlias
 from lakeflow.core.html import fields_table, table, titled
 
 __all__ = [
+    "READABLE_SCHEMA_VERSIONS",
     "RECORD_SCHEMA_VERSION",
     "Delivery",
     "FailureRecord",
@@ -39,13 +40,21 @@ __all__ = [
     "record_from_json",
 ]
 
-RECORD_SCHEMA_VERSION: Final = 1
+RECORD_SCHEMA_VERSION: Final = 2
+"""The version records are written with. 2 added the ``discarded`` status (and records of
+runs published later by ``lakeflow publish``); version 1 records read unchanged."""
+READABLE_SCHEMA_VERSIONS: Final = frozenset({1, 2})
+"""Versions :func:`record_from_json` reads: every version written so far."""
 _ROW_STAGES: Final = ("extracted", "transformed", "valid", "quarantined", "loaded")
 
-RunStatus: TypeAlias = Literal["published", "committed", "published_not_loaded", "failed"]
+RunStatus: TypeAlias = Literal[
+    "published", "committed", "published_not_loaded", "failed", "discarded"
+]
 """``published``: merged into the target (and loaded into every sink). ``committed``: committed
-on the kept run branch, not merged (``--no-merge``). ``published_not_loaded``: merged, but a
-database load failed — ``lakeflow load RUN_ID`` re-applies it. ``failed``: target untouched."""
+on the kept run branch, not merged (``--no-merge``): audit it, then ``lakeflow publish`` or
+``lakeflow discard`` it. ``published_not_loaded``: merged, but a database load failed —
+``lakeflow load RUN_ID`` re-applies it. ``failed``: target untouched. ``discarded``: never
+published, and its run branch was deleted by ``lakeflow discard``."""
 
 Step: TypeAlias = Literal[
     "resolve", "extract", "transform", "validate", "write", "commit", "merge", "load", "cleanup"
@@ -267,7 +276,7 @@ class RunRecord(_Record):
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed"
+        return self.status not in ("failed", "discarded")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -369,7 +378,7 @@ def record_from_json(data: Mapping[str, Any]) -> RunRecord | FailureRecord:
     Raises ``ValueError`` for a record of an unknown ``schema_version`` or a malformed one.
     """
     version = data.get("schema_version")
-    if version != RECORD_SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
         raise ValueError(f"unsupported run record schema_version {version!r}")
     rows = RowCounts(**{k: int(v) for k, v in dict(data.get("rows") or {}).items()})
     wm_raw = data.get("watermark")

@@ -5,10 +5,12 @@ Effect. ``run()`` is the one place a pipeline's effects are sequenced
 (:mod:`~lakeflow.run.pipeline`), the lake layout (:mod:`~lakeflow.run.layout`), the pure
 planning of writes and records (:mod:`~lakeflow.run.plan`), the execution of the lazy plan
 (:mod:`~lakeflow.run.execute`), the one retry mechanism (:mod:`~lakeflow.run.retry`), the
-history (:mod:`~lakeflow.run.history`), database loads (:mod:`~lakeflow.run.load`) and
-repository set-up (:mod:`~lakeflow.run.init`).
+history (:mod:`~lakeflow.run.history`), database loads (:mod:`~lakeflow.run.load`),
+repository set-up (:mod:`~lakeflow.run.init`) and publishing, discarding and pruning runs kept
+for an audit (:mod:`~lakeflow.run.audit`).
 """
 
+from lakeflow.run.audit import PrunedBranch, PruneReport, discard_run, prune_runs, publish_run
 from lakeflow.run.history import History, UnreadableRecord, read_history, runs, show_run
 from lakeflow.run.init import InitReport, init_lake
 from lakeflow.run.layout import HISTORY_BRANCH
@@ -22,11 +24,16 @@ __all__ = [
     "InitReport",
     "Outcome",
     "Pipeline",
+    "PruneReport",
+    "PrunedBranch",
     "RetryPolicy",
     "RunEvent",
     "UnreadableRecord",
+    "discard_run",
     "init_lake",
     "load_run",
+    "prune_runs",
+    "publish_run",
     "read_history",
     "run",
     "runs",

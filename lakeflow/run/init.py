@@ -5,6 +5,11 @@ layout is written and committed on a branch of its own (``lakeflow-init-<id>``) 
 default branch by one merge, so a ``kill -9`` at any instant leaves the default branch either
 without the layout or with it — never with a staged change that blocks every later run. A lake
 left with such a change by an older lakeflow is resumed: the staged layout is committed.
+
+On request it also drops uncommitted changes someone staged on the default and standard
+branches (a staged change on a target refuses every run's merge), saying what it dropped, and
+protects the default branch on a lake that can (lakeFS branch protection: only merges reach
+it, which is how runs publish).
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Protocol, runtime_checkable
 
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
 from lakeflow.core.errors import LakeError
 from lakeflow.lakes import LakeLike, port_of
-from lakeflow.ports import Lake, unwrap_io
+from lakeflow.ports import Change, Lake, unwrap_io
 from lakeflow.run.layout import (
     HISTORY_BRANCH,
     INIT_BRANCH_PREFIX,
@@ -29,7 +35,7 @@ from lakeflow.run.layout import (
 from lakeflow.run.pipeline import RetryPolicy
 from lakeflow.run.retry import retrying
 
-__all__ = ["InitReport", "init_lake"]
+__all__ = ["BranchProtection", "InitReport", "init_lake"]
 
 _LAYOUT = LAYOUT_README.encode()
 _MESSAGE = "lakeflow: lay out the repository"
@@ -39,15 +45,31 @@ _RACES = RetryPolicy(
 )
 
 
+@runtime_checkable
+class BranchProtection(Protocol):
+    """A lake that can protect a branch so that only merges reach it (beyond the Lake port)."""
+
+    def protect_branch(self, name: str) -> IOResult[None, LakeError]:
+        """Protect ``name`` (idempotent)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class InitReport:
-    """What :func:`init_lake` found and did: ``created``, ``exists`` or ``resumed`` each."""
+    """What :func:`init_lake` found and did: ``created``, ``exists`` or ``resumed`` each.
+
+    ``discarded`` maps a branch to the uncommitted changes dropped from it
+    (``discard_uncommitted=True``); ``protected`` names the branch protected
+    (``protect_default=True``).
+    """
 
     repository: str
     default_branch: str
     created_repository: bool
     branches: dict[str, str] = field(default_factory=dict)
     layout: str = "exists"
+    discarded: dict[str, tuple[Change, ...]] = field(default_factory=dict)
+    protected: str | None = None
 
 
 def _layout_at(lake: Lake, ref: str) -> bool:
@@ -110,11 +132,74 @@ def _lay_out(lake: Lake, default: str) -> IOResult[str, LakeError]:
     return IOFailure(error)
 
 
-def init_lake(lake: LakeLike, *, default_branch: str = "main") -> Result[InitReport, LakeError]:
+def _discard(
+    lake: Lake, branches: tuple[str, ...]
+) -> Result[dict[str, tuple[Change, ...]], LakeError]:
+    """Effect. Drop every uncommitted change on ``branches``; what was dropped, per branch."""
+    dropped: dict[str, tuple[Change, ...]] = {}
+    for branch in branches:
+        pending = unwrap_io(lake.uncommitted(branch))
+        if isinstance(pending, Failure):
+            return Failure(pending.failure())
+        changes = pending.unwrap()
+        if not changes:
+            continue
+        discarded = unwrap_io(lake.discard_changes(branch))
+        if isinstance(discarded, Failure):
+            return Failure(discarded.failure())
+        dropped[branch] = changes
+    return Success(dropped)
+
+
+def _clean_default(lake: Lake, default: str) -> Result[None, LakeError]:
+    """Effect. Refuse to lay out a default branch holding someone's uncommitted changes.
+
+    The layout reaches the default branch by a merge, which such changes refuse: say so (and
+    how to drop them) rather than retry a merge that cannot succeed.
+    """
+    if _layout_at(lake, default):
+        return Success(None)
+    pending = unwrap_io(lake.uncommitted(default))
+    if isinstance(pending, Failure):
+        return Failure(pending.failure())
+    changes = pending.unwrap()
+    if not changes:
+        return Success(None)
+    shown = ", ".join(c.path for c in changes[:5]) + (" ..." if len(changes) > 5 else "")
+    reason = (
+        f"branch {default!r} has {len(changes)} uncommitted change(s) ({shown}) that refuse "
+        "the merge of the layout. Commit them, or drop them with "
+        "`lakeflow init CONFIG --discard-uncommitted`"
+    )
+    return Failure(LakeError("init", reason, "precondition"))
+
+
+def _protect(lake: Lake, default: str) -> Result[str, LakeError]:
+    if not isinstance(lake, BranchProtection):
+        reason = f"{lake.url} cannot protect branches (lakeFS can: lake.protect_target)"
+        return Failure(LakeError("protect_branch", reason, "invalid"))
+    return unwrap_io(lake.protect_branch(default)).map(lambda _: default)
+
+
+def init_lake(
+    lake: LakeLike,
+    *,
+    default_branch: str = "main",
+    discard_uncommitted: bool = False,
+    protect_default: bool = False,
+) -> Result[InitReport, LakeError]:
     """Effect. Create the repository, the standard branches, the history branch and the layout.
 
     Idempotent and safe to run concurrently or to interrupt (see the module docs). An
     existing repository keeps its own default branch.
+
+    Args:
+        lake: The lake (its repository need not exist).
+        default_branch: The default branch of a repository this creates.
+        discard_uncommitted: First drop the uncommitted changes on the default and standard
+            branches (listed in the report's ``discarded``).
+        protect_default: Protect the default branch so only merges reach it (lakeFS; a lake
+            that cannot protect branches fails with ``invalid``).
     """
     lake = port_of(lake)
     existed = isinstance(unwrap_io(lake.get_repository()), Success)
@@ -129,10 +214,24 @@ def init_lake(lake: LakeLike, *, default_branch: str = "main") -> Result[InitRep
         if isinstance(made, Failure):
             return Failure(made.failure())
         report.branches[name] = "exists" if had else "created"
+    if discard_uncommitted:
+        dropped = _discard(lake, (default, *STANDARD_BRANCHES))
+        if isinstance(dropped, Failure):
+            return Failure(dropped.failure())
+        report = replace(report, discarded=dropped.unwrap())
     resumed = _resume(lake, default)
     if isinstance(resumed, Failure):
         return Failure(resumed.failure())
     if resumed.unwrap():
-        return Success(replace(report, layout="resumed"))
-    laid_out, _ = retrying(_RACES, partial(_lay_out, lake, default))
-    return laid_out.map(lambda state: replace(report, layout=state))
+        report = replace(report, layout="resumed")
+    else:
+        clean = _clean_default(lake, default)
+        if isinstance(clean, Failure):
+            return Failure(clean.failure())
+        laid_out, _ = retrying(_RACES, partial(_lay_out, lake, default))
+        if isinstance(laid_out, Failure):
+            return Failure(laid_out.failure())
+        report = replace(report, layout=laid_out.unwrap())
+    if not protect_default:
+        return Success(report)
+    return _protect(lake, default).map(lambda name: replace(report, protected=name))

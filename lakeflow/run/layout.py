@@ -13,12 +13,19 @@ repository. Nothing else in lakeflow spells a lake path or a branch name.
 "'lakeflow-history' is lakeflow's own branch (the run history), not a target"
 >>> target_problem("") is None
 False
+>>> run_id_of_branch("users", "lakeflow-run-users-20260101T000000000Z-ab12cd34")
+'20260101T000000000Z-ab12cd34'
+>>> run_id_of_branch("users", "lakeflow-run-users-eu-20260101T000000000Z-ab12cd34") is None
+True
+>>> run_started_at("20260101T093000250Z-ab12cd34").isoformat()
+'2026-01-01T09:30:00.250000+00:00'
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import Final
 
 __all__ = [
@@ -33,7 +40,9 @@ __all__ = [
     "is_internal_branch",
     "records_prefix",
     "run_branch_name",
+    "run_id_of_branch",
     "run_paths",
+    "run_started_at",
     "target_problem",
 ]
 
@@ -75,6 +84,33 @@ _INTERNAL_PREFIX: Final = "lakeflow-"
 def run_branch_name(pipeline: str, run_id: str) -> str:
     """Pure. The visible run branch of one run."""
     return f"{RUN_BRANCH_PREFIX}{pipeline}-{run_id}"
+
+
+_RUN_ID: Final = re.compile(r"(?P<at>\d{8}T\d{9})Z-[0-9a-f]{8}", re.ASCII)
+"""Run ids: the start time (UTC, to the millisecond) and 8 random hex digits."""
+
+
+def run_id_of_branch(pipeline: str, name: str) -> str | None:
+    """Pure. The run id of ``pipeline``'s run branch ``name``, or ``None`` for another branch.
+
+    Only a whole run id counts, so pipeline ``users`` never claims ``users-eu``'s branches.
+    """
+    prefix = run_branch_name(pipeline, "")
+    if not name.startswith(prefix):
+        return None
+    run_id = name[len(prefix) :]
+    return run_id if _RUN_ID.fullmatch(run_id) else None
+
+
+def run_started_at(run_id: str) -> datetime | None:
+    """Pure. When a run started, read from its id (``None`` if it is not a run id)."""
+    match = _RUN_ID.fullmatch(run_id)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match["at"] + "000", "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def checkpoint_path(pipeline: str) -> str:

@@ -16,12 +16,13 @@ from returns.result import Failure, Result, Success
 from lakeflow.core.errors import LakeflowError
 from lakeflow.core.records import FailureRecord, RunRecord
 from lakeflow.lakes import LakeLike, port_of
+from lakeflow.ports import Lake
 from lakeflow.run.history import record_in_history, show_run
 from lakeflow.run.journal import Journal, now
 from lakeflow.run.pipeline import Pipeline
-from lakeflow.run.plan import Progress, StepFailure, failure_record, run_record
+from lakeflow.run.plan import Progress, StepFailure, failure_record, progress_of, run_record
 
-__all__ = ["load_run", "load_sinks"]
+__all__ = ["load_published", "load_run", "load_sinks"]
 
 
 def load_sinks(
@@ -41,6 +42,23 @@ def load_sinks(
         target = description.get("table", "sink")
         journal.done("load", f"{changed} row(s) changed in {target}")
     return Success(replace(progress, rows=replace(progress.rows, loaded=row_count)))
+
+
+def load_published(
+    pipeline: Pipeline, lake: Lake, journal: Journal, progress: Progress, merge_commit: str
+) -> Result[Progress, StepFailure]:
+    """Effect. Load every database sink from the valid rows a run published at ``merge_commit``.
+
+    The rows are read back from the lake (``progress.outputs["valid"]``), so this works long
+    after the run itself: ``lakeflow load`` and ``lakeflow publish`` use it.
+    """
+    valid_path = progress.outputs.get("valid")
+    if valid_path is None:
+        return load_sinks(pipeline, journal, progress, pl.LazyFrame(), 0)
+    scanned = journal.call("load", partial(lake.scan_frame, valid_path, ref=merge_commit))
+    if isinstance(scanned, Failure):
+        return Failure(StepFailure("load", scanned.failure(), progress))
+    return load_sinks(pipeline, journal, progress, scanned.unwrap(), progress.rows.valid)
 
 
 def load_run(pipeline: Pipeline, lake: LakeLike, run_id: str) -> Result[RunRecord, FailureRecord]:
@@ -63,31 +81,10 @@ def load_run(pipeline: Pipeline, lake: LakeLike, run_id: str) -> Result[RunRecor
     journal = Journal(
         pipeline.name, run_id, record.started_at, policy=pipeline.retry, secrets=pipeline.secrets
     )
-    progress = Progress(
-        target=record.target,
-        source=record.source,
-        base=record.base_commit,
-        commit=record.commit,
-        merge_commit=record.merge_commit,
-        watermark=record.watermark,
-        rows=replace(record.rows, loaded=0),
-        validation=record.validation,
-        quality=record.quality,
-        outputs=record.outputs,
+    progress = replace(
+        progress_of(record), branch=None, rows=replace(record.rows, loaded=0), note="", sinks=()
     )
-    valid_path = record.outputs.get("valid")
-    if valid_path is not None:
-        scanned = journal.call(
-            "load", partial(port.scan_frame, valid_path, ref=record.merge_commit)
-        )
-        if isinstance(scanned, Failure):
-            outcome: Result[Progress, StepFailure] = Failure(
-                StepFailure("load", scanned.failure(), progress)
-            )
-        else:
-            outcome = load_sinks(pipeline, journal, progress, scanned.unwrap(), record.rows.valid)
-    else:
-        outcome = load_sinks(pipeline, journal, progress, pl.LazyFrame(), 0)
+    outcome = load_published(pipeline, port, journal, progress, record.merge_commit)
     note = f"loaded again by `lakeflow load` at {now().isoformat()}"
     facts = journal.facts(pipeline.config_sha256)
     final: RunRecord | FailureRecord

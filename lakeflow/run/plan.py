@@ -24,6 +24,7 @@ from lakeflow.core.records import (
     Step,
     WatermarkRange,
 )
+from lakeflow.ports import Change
 from lakeflow.run.layout import RunPaths
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "WritePlan",
     "commit_metadata",
     "failure_record",
+    "foreign_changes",
     "plan_writes",
+    "progress_of",
     "run_record",
 ]
 
@@ -59,6 +62,42 @@ class Progress:
     def noted(self, text: str) -> Progress:
         """Pure. This progress with ``text`` appended to its note."""
         return replace(self, note=f"{self.note} {text}".strip())
+
+
+def progress_of(record: RunRecord | FailureRecord) -> Progress:
+    """Pure. Where a recorded run stood, to carry it on (publish it, load it again)."""
+    return Progress(
+        target=record.target,
+        source=record.source,
+        base=record.base_commit,
+        branch=record.run_branch,
+        commit=record.commit,
+        merge_commit=record.merge_commit,
+        watermark=record.watermark,
+        rows=record.rows,
+        validation=record.validation,
+        quality=record.quality,
+        outputs=record.outputs,
+        note=record.note,
+        sinks=record.sinks,
+    )
+
+
+def foreign_changes(step: str, target: str, changes: tuple[Change, ...]) -> LakeError | None:
+    """Pure. Why a merge into ``target`` holding someone's uncommitted ``changes`` cannot work.
+
+    lakeFS refuses a merge into a branch with uncommitted changes; the error says which
+    changes, and how to commit or drop them.
+    """
+    if not changes:
+        return None
+    shown = ", ".join(c.path for c in changes[:5]) + (" ..." if len(changes) > 5 else "")
+    reason = (
+        f"branch {target!r} has {len(changes)} uncommitted change(s) that this run did not "
+        f"make ({shown}); a merge into it would be refused. Commit them, or drop them with "
+        "`lakeflow init CONFIG --discard-uncommitted`"
+    )
+    return LakeError(step, reason, "precondition")
 
 
 @dataclass(frozen=True, slots=True)

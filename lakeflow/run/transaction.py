@@ -58,6 +58,7 @@ from lakeflow.run.plan import (
     StepFailure,
     commit_metadata,
     failure_record,
+    foreign_changes,
     plan_writes,
     run_record,
 )
@@ -133,18 +134,10 @@ class _Transaction:
         pending = self.journal.call("resolve", partial(self.lake.uncommitted, target))
         if isinstance(pending, Failure):
             return Failure(StepFailure("resolve", pending.failure(), progress))
-        changes = pending.unwrap()
-        if not changes:
+        problem = foreign_changes("resolve", target, pending.unwrap())
+        if problem is None:
             return Success(progress)
-        shown = ", ".join(c.path for c in changes[:5]) + (" ..." if len(changes) > 5 else "")
-        reason = (
-            f"branch {target!r} has {len(changes)} uncommitted change(s) that this run did not "
-            f"make ({shown}); a merge into it would be refused. Commit them, or drop them with "
-            "`lakeflow init CONFIG --discard-uncommitted`"
-        )
-        return Failure(
-            StepFailure("resolve", LakeError("resolve", reason, "precondition"), progress)
-        )
+        return Failure(StepFailure("resolve", problem, progress))
 
     def _checkpoint(self, progress: Progress) -> Result[_Resolved, StepFailure]:
         base = progress.base

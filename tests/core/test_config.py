@@ -540,7 +540,8 @@ def test_wrong_scalar_type_is_named_with_its_path() -> None:
         (
             ("lake", "url"),
             "s3://bucket",
-            "lake.url: expected local://PATH or lakefs://HOST[:PORT], got 's3://bucket'",
+            "lake.url: expected local://PATH, lakefs://[HOST[:PORT]] or "
+            "lakefs+https://HOST[:PORT], got 's3://bucket'",
         ),
         (
             ("lake", "default_branch"),
@@ -756,22 +757,111 @@ def test_database_load_modes_and_keys() -> None:
 
 
 def test_lakefs_needs_keys_from_env_and_local_refuses_them() -> None:
-    """lakefs:// requires both keys; a local lake does not take them."""
+    """lakefs:// needs both keys (written or from lakectl's variables); local refuses them."""
     data = minimal_config()
     data["lake"]["url"] = "lakefs://lakefs:8000"
     assert problems_of(data) == [
-        "lake.access_key_id: required for lakefs:// lakes; write access_key_id: "
-        '"${LAKECTL_CREDENTIALS_ACCESS_KEY_ID}"',
-        "lake.secret_access_key: required for lakefs:// lakes; write secret_access_key: "
-        '"${LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY}"',
+        "lake.access_key_id: required for lakefs:// lakes: set "
+        'LAKECTL_CREDENTIALS_ACCESS_KEY_ID in the environment, or write access_key_id: "${VAR}"',
+        "lake.secret_access_key: required for lakefs:// lakes: set "
+        "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY in the environment, or write secret_access_key: "
+        '"${VAR}"',
     ]
     data["lake"] = {"url": "local://l", "repository": "abc", "access_key_id": "${K}"}
     assert problems_of(data, {"K": "x"}) == ["lake.access_key_id: only used with lakefs:// lakes"]
     data["lake"]["url"] = "lakefs://host:70000"
     data["lake"].pop("access_key_id")
     assert problems_of(data)[0] == (
-        "lake.url: expected local://PATH or lakefs://HOST[:PORT], got 'lakefs://host:70000'"
+        "lake.url: expected local://PATH, lakefs://[HOST[:PORT]] or lakefs+https://HOST[:PORT], "
+        "got 'lakefs://host:70000'"
     )
+
+
+def test_lakefs_keys_and_endpoint_default_to_the_lakectl_variables() -> None:
+    """Keys and endpoint left out of a lakefs:// lake come from lakectl's variables, as secrets."""
+    data = minimal_config()
+    data["lake"] = {"url": "lakefs://", "repository": "etl-pipeline"}
+    env = {**FULL_ENV, "LAKECTL_SERVER_ENDPOINT_URL": "https://lakefs.example.com"}
+    config = decoded(data, env)
+    assert config.lake.endpoint == "https://lakefs.example.com"
+    assert config.lake.access_key_id == Secret("AKIAEXAMPLEKEYID")
+    assert config.lake.secret_access_key == Secret("wJalrXUtnFEMIexamplesecret")
+    assert {s.reveal() for s in config.secrets()} >= {
+        "AKIAEXAMPLEKEYID",
+        "wJalrXUtnFEMIexamplesecret",
+    }
+    shown = json.dumps(config.to_dict())
+    assert "AKIAEXAMPLEKEYID" not in shown and "wJalrXUtnFEMIexamplesecret" not in shown
+    # Written references win over the lakectl variables.
+    data["lake"] |= {"access_key_id": "${OTHER_KEY}", "endpoint": "${OTHER_ENDPOINT}"}
+    other = decoded(data, {**env, "OTHER_KEY": "AKIAOTHER", "OTHER_ENDPOINT": "http://h:8000"})
+    assert other.lake.access_key_id == Secret("AKIAOTHER")
+    assert other.lake.endpoint == "http://h:8000"
+
+
+def test_lakefs_keys_are_never_literals_in_the_file() -> None:
+    """A key written in the file is refused, naming the variable to use, never the key."""
+    data = minimal_config()
+    data["lake"] = {
+        "url": "lakefs://lakefs:8000",
+        "repository": "etl-pipeline",
+        "access_key_id": "AKIALITERALKEY",
+        "secret_access_key": "literal-secret-value",
+    }
+    problems = problems_of(data, FULL_ENV)
+    assert problems == [
+        "lake.access_key_id: secrets are never written in the config file; put it in an "
+        'environment variable: access_key_id: "${LAKECTL_CREDENTIALS_ACCESS_KEY_ID}"',
+        "lake.secret_access_key: secrets are never written in the config file; put it in an "
+        'environment variable: secret_access_key: "${LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY}"',
+    ]
+    assert not any("LITERAL" in p or "literal-secret" in p for p in problems)
+
+
+def test_lakefs_server_is_named_once_and_lakefs_only_keys_stay_on_lakefs() -> None:
+    """A server must be named (url, endpoint or variable) but not twice; local takes none of
+    the lakeFS keys; verify_reads applies to both lakes."""
+    data = minimal_config()
+    data["lake"] = {"url": "lakefs://", "repository": "etl-pipeline"}
+    assert problems_of(data, FULL_ENV) == [
+        "lake.endpoint: 'lakefs://' names no server: set LAKECTL_SERVER_ENDPOINT_URL in the "
+        'environment, write url: lakefs://HOST:PORT, or endpoint: "https://HOST"'
+    ]
+    data["lake"] = {"url": "lakefs://h:1", "repository": "abc", "endpoint": "http://other"}
+    assert problems_of(data, FULL_ENV) == [
+        "lake.endpoint: the server is named twice, in url ('lakefs://h:1') and here: keep one "
+        "(url: lakefs:// takes the server from endpoint)"
+    ]
+    data["lake"] = {
+        "url": "local://l",
+        "repository": "abc",
+        "protect_target": True,
+        "storage_namespace": "s3://b/p",
+        "verify_reads": False,
+    }
+    assert problems_of(data) == [
+        "lake.protect_target: only used with lakefs:// lakes",
+        "lake.storage_namespace: only used with lakefs:// lakes",
+    ]
+    data["lake"] = {
+        "url": "lakefs+https://lakefs.example.com",
+        "repository": "abc",
+        "storage_namespace": "s3://bucket/abc",
+        "protect_target": True,
+        "verify_reads": False,
+    }
+    lake = decoded(data, FULL_ENV).lake
+    assert (lake.kind, lake.storage_namespace, lake.protect_target, lake.verify_reads) == (
+        "lakefs",
+        "s3://bucket/abc",
+        True,
+        False,
+    )
+    data["lake"]["storage_namespace"] = "bucket/abc"
+    assert problems_of(data, FULL_ENV) == [
+        "lake.storage_namespace: expected a lakeFS storage namespace: s3://, gs://, http(s)://, "
+        "mem://, local:// or transient://, got 'bucket/abc'"
+    ]
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandera.polars as pa
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
@@ -172,6 +172,8 @@ def test_empty_block_means_no_checks() -> None:
 
 
 @given(key=st.text(min_size=1, max_size=12).filter(lambda k: k not in DESIGN_BLOCK))
+@example(key="~")
+@example(key="~tag")
 def test_any_unknown_top_level_key_is_reported_with_its_path(key: str) -> None:
     """Whatever the unknown key, the problem names it and the rest still decodes."""
     problems = _problems({**DESIGN_BLOCK, key: 1})

@@ -52,20 +52,23 @@ def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
     )
 
 
-def watched(frame: FrameType | None) -> bool:
-    """True for a frame executing code of the shell or of the embedded lake."""
-    return frame is not None and any(part in frame.f_code.co_filename for part in WATCHED)
+def watched(frame: FrameType | None, folders: tuple[str, ...] = WATCHED) -> bool:
+    """True for a frame executing code of the shell or of the lake (``folders``)."""
+    return frame is not None and any(part in frame.f_code.co_filename for part in folders)
 
 
-def kill_at(events_to_kill: int) -> tuple[list[int], Callable[[FrameType, str, object], None]]:
+def kill_at(
+    events_to_kill: int, folders: tuple[str, ...] = WATCHED
+) -> tuple[list[int], Callable[[FrameType, str, object], None]]:
     """A profile hook that counts watched events and SIGKILLs this process at the given one.
 
     Returns a one-item list holding the count so far, and the hook for ``sys.setprofile``.
+    ``folders`` are the source folders whose calls count (default: the shell and LocalLake).
     """
     events = [0]
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
-        if event in ("call", "c_call") and watched(frame):
+        if event in ("call", "c_call") and watched(frame, folders):
             events[0] += 1
             if events[0] == events_to_kill:
                 os.kill(os.getpid(), signal.SIGKILL)

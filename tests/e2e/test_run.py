@@ -113,7 +113,7 @@ def test_the_run_record_is_versioned_json_with_every_required_field(tmp_path: Pa
         "lakeflow_version", "attempts",
     ):  # fmt: skip
         assert key in data, key
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert set(data["rows"]) == {"extracted", "transformed", "valid", "quarantined", "loaded"}
     assert data["watermark"]["column"] == "ts"
     assert data["watermark"]["from"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 import pytest
@@ -84,6 +85,23 @@ def test_one_slow_read_is_retried_by_urllib3(lakefs_server: LakeFSDouble, repo: 
     lakefs_server.faults.slow(60, count=1, method="GET", path=path)
     assert [b.id for b in repo.branches(_request_timeout=0.5)] == ["main"]
     assert [f.kind for f in lakefs_server.faults.fired] == ["slow"]
+
+
+def test_a_held_request_is_signalled_and_goes_on_when_released(
+    lakefs_server: LakeFSDouble, repo: Any
+) -> None:
+    """slow() returns an event set once the request waits inside the server; clear() lets it
+    go on at once, so a test can act at that exact point without sleeping."""
+    path = f"/repositories/{repo.id}/branches"
+    held = lakefs_server.faults.slow(600, count=1, method="GET", path=path)
+    listed: list[list[str]] = []
+    client = threading.Thread(target=lambda: listed.append([b.id for b in repo.branches()]))
+    client.start()
+    assert held.wait(timeout=60), "the request never reached the server"
+    assert listed == []  # still waiting inside the server
+    lakefs_server.faults.clear()
+    client.join(timeout=60)
+    assert listed == [["main"]]
 
 
 def test_persistently_slow_reads_exhaust_urllib3_retries(

@@ -89,21 +89,6 @@ def _text_problem(op: str, name: str, value: object) -> LakeError | None:
     return LakeError(op, f"{name} must be a string, got {type(value).__name__}", "invalid")
 
 
-def _object_metadata(op: str, metadata: object) -> dict[str, str] | LakeError:
-    """Pure. Object metadata as lakeFS stores it: keys lower-cased (HTTP headers carry them)."""
-    checked = check_object_metadata(op, metadata)
-    if isinstance(checked, LakeError):
-        return checked
-    lowered = {key.lower(): value for key, value in checked.items()}
-    if len(lowered) != len(checked):
-        return LakeError(
-            op,
-            "object metadata keys must differ by more than case: lakeFS stores them lower-cased",
-            "invalid",
-        )
-    return lowered
-
-
 class LakeFSLake:
     """Effect. A lakeFS repository as a :class:`lakeflow.ports.Lake` (see the module docstring).
 
@@ -308,7 +293,7 @@ class LakeFSLake:
     def _put_checks(
         self, op: str, path: str, branch: str, content_type: object, metadata: object
     ) -> IOResult[dict[str, str], LakeError]:
-        meta = _object_metadata(op, metadata)
+        meta = check_object_metadata(op, metadata)
         problems = valid(
             check_path(op, path),
             check_branch_id(op, branch),

@@ -90,7 +90,9 @@ class ConfigModel(BaseModel):
         out: dict[str, object] = {}
         for position, (key, value) in enumerate(data.items()):
             if not isinstance(key, str) or key not in names:
-                slot = key if isinstance(key, str) and key else f"\x00{position}"
+                # Keys that would pass for union tags ("~...") get a slot of their own too.
+                usable = isinstance(key, str) and key and not key.startswith(TAG)
+                slot = key if usable else f"\x00{position}"
                 out[slot] = UnknownKey(key, value, allowed, cls.unknown_what)
             elif value is None:
                 if key in cls.null_means:

@@ -243,6 +243,8 @@ def _non_string_key(key: object) -> str:
 def _unknown_key(path: KeyPath, marker: UnknownKey, what: str = "key") -> Issue:
     if not isinstance(marker.key, str) or not marker.key:
         return Issue(path[:-1], _non_string_key(marker.key), shown(marker.key), ("a string key",))
+    if path and isinstance(path[-1], str) and path[-1].startswith("\x00"):
+        path = (*path[:-1], marker.key)  # a key kept under a slot of its own (see ConfigModel)
     close = did_you_mean(marker.key, marker.allowed)
     if close is not None:
         message = f"unknown {what}; did you mean {close!r}?"

@@ -42,7 +42,13 @@ from lakeflow.core.config.run import RunConfig
 from lakeflow.core.config.source import SourceConfig
 from lakeflow.core.config.transform import TransformConfig
 from lakeflow.core.config.validate import ValidateConfig
-from lakeflow.core.config.values import FILE_CONTEXT, SECRETS_CONTEXT, SecretValue, matching
+from lakeflow.core.config.values import (
+    ENV_CONTEXT,
+    FILE_CONTEXT,
+    SECRETS_CONTEXT,
+    SecretValue,
+    matching,
+)
 from lakeflow.core.errors import ConfigError, ConfigProblem
 from lakeflow.core.secrets import Secret, scrub
 
@@ -232,9 +238,10 @@ def parse_config(
         what = "an empty document" if data is None else kind_of(data)
         message = f"expected a mapping with {_TOP_LEVEL} at the top level, got {what}"
         return Failure(ConfigError((ConfigProblem("", message),)))
-    expanded, broken = interpolate_tree(data, {} if env is None else env)
+    environment = {} if env is None else env
+    expanded, broken = interpolate_tree(data, environment)
     secrets: list[Secret] = []
-    context = {FILE_CONTEXT: True, SECRETS_CONTEXT: secrets}
+    context = {FILE_CONTEXT: True, SECRETS_CONTEXT: secrets, ENV_CONTEXT: environment}
     found = [Issue(path, message) for path, message in broken]
     try:
         config = PipelineConfig.model_validate(expanded, context=context)

@@ -41,6 +41,7 @@ from lakeflow.core.secrets import REDACTED, Secret, redact_uri, uri_secrets
 from lakeflow.core.sql import sql_expr
 
 __all__ = [
+    "ENV_CONTEXT",
     "FILE_CONTEXT",
     "SECRETS_CONTEXT",
     "Bool",
@@ -74,6 +75,9 @@ FILE_CONTEXT: Final = "lakeflow.file"
 """Validation context key: the values come from a config file (secrets only from the env)."""
 SECRETS_CONTEXT: Final = "lakeflow.secrets"
 """Validation context key: a list that collects every secret value met (to scrub problems)."""
+ENV_CONTEXT: Final = "lakeflow.env"
+"""Validation context key: the environment, for keys whose default is an environment variable
+(the lakectl variables of a ``lakefs://`` lake)."""
 
 ENV_REFERENCE: Final = r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}"
 

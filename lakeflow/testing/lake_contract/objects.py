@@ -151,12 +151,13 @@ class ObjectContract(ContractBase):
         content_type=st.sampled_from(["application/octet-stream", "text/csv", "x/y+z"]),
         metadata=st.dictionaries(
             st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True),
-            st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20),
+            st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20).map(str.strip),
             max_size=3,
-        ),
+        ).filter(lambda found: len({key.lower() for key in found}) == len(found)),
     )
     @example(content=b"", content_type="application/octet-stream", metadata={})
     @example(content=b"\x00" * 1024, content_type="text/csv", metadata={"k": ""})
+    @example(content=b"x", content_type="text/csv", metadata={"Run-Id": "r1"})
     def test_put_bytes_round_trips(
         self,
         lake_factory: LakeFactory,
@@ -164,7 +165,11 @@ class ObjectContract(ContractBase):
         content_type: str,
         metadata: dict[str, str],
     ) -> None:
-        """Bytes, content type and string metadata read back exactly as written."""
+        """Bytes, content type and string metadata read back as written, keys lower-cased.
+
+        lakeFS carries object metadata in HTTP headers and stores the keys lower-cased; every
+        lake does the same, so a pipeline reads back the same metadata wherever it runs.
+        """
         lake = lake_factory()
         expect_success(lake.create_repository())
         info = expect_success(
@@ -178,9 +183,24 @@ class ObjectContract(ContractBase):
         assert (stat.size, stat.content_type, dict(stat.metadata)) == (
             len(content),
             content_type,
-            metadata,
+            {key.lower(): value for key, value in metadata.items()},
         )
         assert stat.checksum == info.checksum
+        assert dict(info.metadata) == dict(stat.metadata)
+
+    def test_metadata_keys_equal_but_for_case_are_refused(self, lake: Lake) -> None:
+        """Two object metadata keys that differ only by case are refused, not merged."""
+        expect_failure(
+            lake.put_bytes("a", b"x", branch="main", metadata={"Run": "1", "run": "2"}), "invalid"
+        )
+        expect_failure(lake.get_bytes("a", ref="main"), "not_found")
+
+    @pytest.mark.parametrize("value", [" x", "x ", " ", "a\nb", "caf\u00e9"])
+    def test_metadata_values_that_http_would_change_are_refused(
+        self, lake: Lake, value: str
+    ) -> None:
+        """Values with outer spaces, control or non-ASCII characters cannot survive a header."""
+        expect_failure(lake.put_bytes("a", b"x", branch="main", metadata={"k": value}), "invalid")
 
     def test_put_file_streams_a_local_file(self, lake: Lake, tmp_path: Path) -> None:
         """A local file is stored with its exact bytes and size; the file itself is untouched."""

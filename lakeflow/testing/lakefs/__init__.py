@@ -35,11 +35,24 @@ Without pytest, use the context manager::
     with running_lakefs() as server:
         print(server.endpoint, server.access_key_id)
 
+To run the same tests against a real lakeFS when one is named by ``LAKEFS_TEST_ENDPOINT``
+(and ``LAKEFS_TEST_ACCESS_KEY_ID``, ``LAKEFS_TEST_SECRET_ACCESS_KEY``), see
+:func:`~lakeflow.testing.lakefs.real.real_lakefs`.
+
 Or point lakectl-configured code at it with ``LAKECTL_SERVER_ENDPOINT_URL``,
 ``LAKECTL_CREDENTIALS_ACCESS_KEY_ID`` and ``LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY``.
 """
 
 from lakeflow.testing.lakefs.faults import FaultRecord, Faults
+from lakeflow.testing.lakefs.real import (
+    REAL_ACCESS_KEY_ENV,
+    REAL_ENDPOINT_ENV,
+    REAL_LAKEFS_SKIP_REASON,
+    REAL_NAMESPACE_ENV,
+    REAL_SECRET_KEY_ENV,
+    RealLakeFS,
+    real_lakefs,
+)
 from lakeflow.testing.lakefs.server import (
     DEFAULT_NAMESPACE_PATTERN,
     LakeFSDouble,
@@ -49,9 +62,16 @@ from lakeflow.testing.lakefs.server import (
 
 __all__ = [
     "DEFAULT_NAMESPACE_PATTERN",
+    "REAL_ACCESS_KEY_ENV",
+    "REAL_ENDPOINT_ENV",
+    "REAL_LAKEFS_SKIP_REASON",
+    "REAL_NAMESPACE_ENV",
+    "REAL_SECRET_KEY_ENV",
     "FaultRecord",
     "Faults",
     "LakeFSDouble",
+    "RealLakeFS",
     "RequestRecord",
+    "real_lakefs",
     "running_lakefs",
 ]

@@ -12,10 +12,10 @@ LocalLake's, the double enforces lakeFS' here:
 * a merge conflict is ``409`` with the body ``{"reference": ""}``;
 * a storage namespace is used by one repository only, even after that repository is deleted.
 
-What LocalLake does not have is built here from its operations, under a per-repository lock:
-tags and ``main@``-style refs (resolved to commit ids before LocalLake sees them), reverting a
-commit (its inverse changes staged and committed), and resetting uncommitted changes (each
-changed path restored from the branch head).
+Reverts and whole-branch resets are LocalLake's own. What LocalLake does not have is built
+here from its operations, under a per-repository lock: tags and ``main@``-style refs (resolved
+to commit ids before LocalLake sees them), and resetting the uncommitted changes of one object
+or of a prefix (each such path restored from the branch head).
 
 Every failure is an :class:`~lakeflow.testing.lakefs.wire.ApiError` carrying lakeFS' status.
 """
@@ -374,14 +374,12 @@ class Backend:
         repo = self._repo(name)
         with repo.lock:
             self._writable(repo, branch)
+            if kind == "reset":
+                _value(repo.lake.discard_changes(branch))
+                return
             head = _value(repo.lake.resolve(branch))
             for change in _value(repo.lake.uncommitted(branch)):
-                selected = (
-                    kind == "reset"
-                    or (kind == "object" and change.path == path)
-                    or (kind == "common_prefix" and change.path.startswith(path))
-                )
-                if selected:
+                if change.path == path if kind == "object" else change.path.startswith(path):
                     self._restore(repo, branch, change.path, head)
 
     # -- commits, merges, history ---------------------------------------------------------------
@@ -458,32 +456,27 @@ class Backend:
                 raise ApiError(409, "must specify 1-based parent number for reverting merge commit")
             if parent_number > len(parents) or parent_number < 0:
                 raise ApiError(400, f"parent number {parent_number} out of range")
-            parent = parents[max(parent_number, 1) - 1]
             if _value(repo.lake.uncommitted(branch)):
                 raise ApiError(400, f"branch {branch!r} has uncommitted changes (dirty branch)")
-            head = _value(repo.lake.resolve(branch))
-            changes = _value(repo.lake.diff(parent, commit.id))
-            for change in changes:
-                now = self._maybe_stat(repo, head, change.path)
-                then = self._maybe_stat(repo, commit.id, change.path)
-                undone = self._maybe_stat(repo, parent, change.path)
-                if now not in (then, undone):  # already as the revert makes it: no conflict
-                    raise ApiError(409, f"conflict found: {change.path} changed since {ref}")
-            for change in changes:
-                self._restore(repo, branch, change.path, parent)
             try:
                 return _retrying(
-                    lambda: repo.lake.commit(
+                    lambda: repo.lake.revert(
                         branch,
-                        message or f"Revert {ref}",
-                        metadata,
-                        allow_empty=allow_empty,
+                        commit.id,
+                        parent_number=max(parent_number, 1),
+                        message=message or f"Revert {ref}",
+                        metadata=metadata,
                     )
                 )
-            except ApiError:
-                for change in changes:
-                    self._restore(repo, branch, change.path, head)
-                raise
+            except ApiError as exc:
+                if not (allow_empty and exc.status == 400):
+                    raise
+            # Nothing to revert (the branch is clean, checked above): an empty commit, asked for.
+            return _retrying(
+                lambda: repo.lake.commit(
+                    branch, message or f"Revert {ref}", metadata, allow_empty=True
+                )
+            )
 
     def log(self, name: str, ref: str) -> tuple[CommitInfo, ...]:
         """Effect. Commits reachable from ``ref``, newest first."""

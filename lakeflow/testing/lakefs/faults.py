@@ -11,6 +11,16 @@ without the ``/api/v1`` prefix and without the query (``"/repositories/*/branche
     server.faults.slow(5.0, path="/repositories/*/refs/*/objects")
     server.faults.clear()
 
+:meth:`Faults.slow` returns a :class:`threading.Event` set when the request it holds arrives,
+so a test can act while a client waits at a precise point (then :meth:`Faults.clear` lets the
+request go on)::
+
+    held = server.faults.slow(60, method="POST", path="/repositories/repo/refs/*/merge/main")
+    ...  # start a client that merges into main
+    assert held.wait(timeout=60)  # its merge is waiting inside the server now
+    ...  # let another client publish first
+    server.faults.clear()  # the held merge goes on, against the new head
+
 A burst answers with the status and ``{"message": ...}`` after reading the request body. A
 dropped upload reads part of the chunked body and closes the socket without a response; the
 double stages nothing for it. A slow response waits inside the server before handling the
@@ -51,6 +61,7 @@ class _Rule:
     status: int | None = None
     after_bytes: int | None = None
     seconds: float | None = None
+    reached: threading.Event | None = None
 
     def matches(self, kind: FaultKind, method: str, path: str) -> bool:
         return (
@@ -106,15 +117,22 @@ class Faults:
 
     def slow(
         self, seconds: float, *, count: int = 1, method: str | None = None, path: str = "*"
-    ) -> None:
+    ) -> threading.Event:
         """Wait ``seconds`` inside the server before handling the next ``count`` matching
-        requests (the wait ends early on :meth:`clear` or shutdown)."""
+        requests (the wait ends early on :meth:`clear` or shutdown).
+
+        Returns an event that is set when the first such request arrives (and waits).
+        """
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
             raise ValueError(f"seconds must be a positive number, got {seconds!r}")
         _check_count(count)
-        rule = _Rule("slow", _check_method(method), path, count, seconds=float(seconds))
+        reached = threading.Event()
+        rule = _Rule(
+            "slow", _check_method(method), path, count, seconds=float(seconds), reached=reached
+        )
         with self._lock:
             self._rules.append(rule)
+        return reached
 
     def clear(self) -> None:
         """Forget every planned fault and the record of fired ones; end pending waits."""
@@ -147,10 +165,15 @@ class Faults:
                     return rule
         return None
 
-    def wait(self, seconds: float) -> None:
-        """Effect. Block up to ``seconds``; returns early on :meth:`clear` or :meth:`wake`."""
+    def wait(self, seconds: float, reached: threading.Event | None = None) -> None:
+        """Effect. Block up to ``seconds``; returns early on :meth:`clear` or :meth:`wake`.
+
+        ``reached`` is set once the wait has begun: a :meth:`clear` after it ends the wait.
+        """
         with self._lock:
             wake = self._wake
+        if reached is not None:
+            reached.set()
         wake.wait(seconds)
 
     def wake(self) -> None:

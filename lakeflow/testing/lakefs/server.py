@@ -138,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         method = self.command
         slow = double.faults.take("slow", method, path)
         if slow is not None and slow.seconds is not None:
-            double.faults.wait(slow.seconds)
+            double.faults.wait(slow.seconds, slow.reached)
         burst = double.faults.take("burst", method, path)
         if burst is not None and burst.status is not None:
             return error(burst.status, f"injected fault: {burst.status}")

@@ -24,16 +24,12 @@ import pytest
 from lakeflow.adapters.lake_helpers import unwrap_io
 from lakeflow.adapters.lakefs import LakeFSLake
 from lakeflow.core.secrets import Secret
-from lakeflow.testing.lakefs import LakeFSDouble
+from lakeflow.testing.lakefs import REAL_LAKEFS_SKIP_REASON, LakeFSDouble, real_lakefs
 
 _numbers = itertools.count(1)
 _SESSION = secrets.token_hex(3)  # repository names stay unique across sessions on one server
 
 LakeFactory = Callable[..., LakeFSLake]
-REAL_ENDPOINT = "LAKEFS_TEST_ENDPOINT"
-REAL_KEY = "LAKEFS_TEST_ACCESS_KEY_ID"
-REAL_SECRET = "LAKEFS_TEST_SECRET_ACCESS_KEY"
-REAL_NAMESPACE = "LAKEFS_TEST_STORAGE_NAMESPACE"
 
 
 def new_repository_name() -> str:
@@ -81,15 +77,15 @@ def lakefs_factory(request: pytest.FixtureRequest) -> Iterator[LakeFactory]:
     if request.param == "double":
         yield request.getfixturevalue("double_factory")
         return
-    endpoint = os.environ.get(REAL_ENDPOINT)
-    if not endpoint:
-        pytest.skip(f"no real lakeFS: set {REAL_ENDPOINT}, {REAL_KEY} and {REAL_SECRET}")
+    server = real_lakefs(os.environ)
+    if server is None:
+        pytest.skip(REAL_LAKEFS_SKIP_REASON)
     made: list[LakeFSLake] = []
     yield _factory(
-        endpoint,
-        os.environ.get(REAL_KEY, ""),
-        os.environ.get(REAL_SECRET, ""),
-        os.environ.get(REAL_NAMESPACE, "local://lakeflow-tests"),
+        server.endpoint,
+        server.access_key_id.reveal(),
+        server.secret_access_key.reveal(),
+        server.namespace_root,
         made,
     )
     for lake in made:
