@@ -28,6 +28,7 @@ from lakeflow.core.config import (
     config_error,
 )
 from lakeflow.core.errors import ConfigError, ConfigProblem, LakeflowError
+from lakeflow.core.table import TableOptions
 from lakeflow.core.validate import Checks, PanderaRef, resolve_pandera
 from lakeflow.execute import import_pandera
 from lakeflow.lakes import open_lake
@@ -141,6 +142,9 @@ def pipeline_from_config(config: PipelineConfig) -> Result[Pipeline, ConfigError
             sinks=tuple(sinks),
             load_path=config.load.path,
             mode=config.load.mode,
+            table=TableOptions(
+                config.load.format, config.load.keys, config.load.delete_column, config.load.schema
+            ),
             keep_raw=config.load.raw,
             retry=policy,
             config_sha256=config.config_sha256,

@@ -14,7 +14,7 @@ not part of the port: :func:`lakeflow.lakes.open_lake` returns them on a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -216,10 +216,25 @@ class Lake(Protocol):
         ...
 
     def scan_frame(self, path: str, *, ref: str) -> IOResult[pl.LazyFrame, LakeError]:
-        """A lazy frame over a parquet object, or over every ``*.parquet`` under a folder.
+        """A lazy frame over the dataset at ``path``: a parquet object, a Delta table (its live
+        rows at ``ref``, never removed files), or every ``*.parquet`` under a folder (parts of
+        different schemas are read with their columns unified; missing ones are null).
 
         The data is verified against its checksums before the frame is returned, unless the
-        lake was opened with read verification turned off.
+        lake was opened with read verification turned off. Implementations delegate to
+        :func:`lakeflow.adapters.table_scan.scan_dataset`, so every lake reads datasets alike.
+        """
+        ...
+
+    def local_files(
+        self, paths: Sequence[str], *, ref: str
+    ) -> IOResult[tuple[Path, ...], LakeError]:
+        """Local files holding the objects' content at ``ref``, in order, for readers that
+        need files (Polars scans, delta-rs): read-only, verified like ``scan_frame``.
+
+        The embedded lake returns its content-addressed blob files themselves (no copy: never
+        write to one, link it); lakeFS returns downloads kept until the lake is closed.
+        A missing path is ``not_found``, damage ``corrupt``.
         """
         ...
 

@@ -223,7 +223,7 @@ def _everything(folder: Path) -> dict[str, Any]:
 
 def _others(folder: Path) -> list[dict[str, Any]]:
     """Configs for the keys that cannot go with the first: other sources, aggregate, datasets,
-    TLS from the start and lakeFS keys."""
+    TLS from the start, lakeFS keys and a Delta table merged by key."""
     base = _everything(folder)
     (folder / "users.csv").write_text("id,age\n1,30\n")
     (folder / "users.ndjson").write_text('{"id": 1, "age": 30}\n')
@@ -257,6 +257,16 @@ def _others(folder: Path) -> list[dict[str, Any]]:
         "secret_access_key": "${LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY}",
     }
     configs.append({**base, "lake": lakefs, "monitoring": None})
+    table = {
+        "path": "validated_data/users",
+        "mode": "merge",
+        "format": "delta",
+        "keys": ["id"],
+        "delete_column": "status",
+        "schema": "evolve",
+    }
+    unique = {"unique": [{"columns": ["id"], "scope": "run"}]}
+    configs.append({**base, "load": table, "validate": unique, "monitoring": None})
     return configs
 
 

@@ -138,7 +138,7 @@ def test_problems_carry_the_location_of_their_key(tmp_path: Path) -> None:
     assert messages(load(path)) == [
         f"source.parquet.paht: unknown key; did you mean 'path'? ({path}:4:13)",
         f"source.parquet.path: required key is missing ({path}:4:3)",
-        f"load.mode: expected one of append, overwrite, got 'apend'; did you mean 'append'? "
+        f"load.mode: expected one of append, overwrite, merge, got 'apend'; did you mean 'append'? "
         f"({path}:6:3)",
         f"load.path: required key is missing ({path}:5:1)",
     ]

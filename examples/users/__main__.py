@@ -2,10 +2,11 @@
 
 1. generate a messy ``users`` table in SQLite (``work/users.db``);
 2. ``lakeflow init`` the local lake (``work/lake``);
-3. ``lakeflow run``: the initial load, published to ``main`` and upserted into
-   ``work/warehouse.db``;
+3. ``lakeflow run``: the initial load, merged by ``id`` into the Delta table
+   ``validated_data/users`` on ``main`` and upserted into ``work/warehouse.db``;
 4. add new users, updates and a row tied with the last watermark;
-5. ``lakeflow run`` again: only the new and changed rows, nothing lost, nothing twice;
+5. ``lakeflow run`` again: only the new and changed rows, nothing lost, nothing twice; main's
+   table still holds one row per user, like the warehouse;
 6. ``lakeflow runs``: the history; ``lakeflow report --html``: the report with charts
    (``work/report.html``, one file that opens offline).
 
@@ -23,8 +24,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import polars as pl
+
 from examples.users.generate import add_changes, create_users
 from lakeflow.cli import main as lakeflow
+from lakeflow.lakes import open_lake
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "pipeline.yaml"
@@ -50,6 +54,16 @@ def _warehouse_rows(work: Path) -> int:
     return int(count)
 
 
+def _published(work: Path) -> str:
+    """What main's merged table holds: rows and distinct users (one row per user)."""
+    lake = open_lake(f"local://{work / 'lake'}", repository="etl-pipeline")
+    table = lake.scan("validated_data/users").select(
+        pl.len().alias("rows"), pl.col("id").n_unique().alias("users")
+    )
+    rows, users = table.collect().row(0)
+    return f"lake: {rows} rows for {users} users in validated_data/users on main"
+
+
 def main(work: Path = HERE / "work", config_file: Path | None = None) -> int:
     """Effect. Run the example in ``work``; returns the first non-zero exit code, or 0.
 
@@ -68,12 +82,14 @@ def main(work: Path = HERE / "work", config_file: Path | None = None) -> int:
         if code := _lakeflow(*args):
             return code
     print(f"\nwarehouse: {_warehouse_rows(work)} rows in processed_users")
+    print(_published(work))
 
     added = add_changes(work / "users.db")
     print(f"\nadded {added.height} rows: new users, updated users and a late tie")
     if code := _lakeflow("run", config):
         return code
     print(f"\nwarehouse: {_warehouse_rows(work)} rows in processed_users")
+    print(_published(work))
     if code := _lakeflow("runs", config):
         return code
     return _lakeflow("report", config, "--html", str(work / "report.html"))

@@ -510,8 +510,15 @@ class _Load:
         for name in names:
             quoted = quote_identifier(name, self.dialect)
             column = self.columns.get(name)
-            if column is not None and column.dtype is None and column.sql_type:
-                # format_type() output from the catalog, not user input.
+            if (
+                column is not None
+                and column.dtype is None
+                and column.sql_type
+                and self.dialect != "sqlite"
+            ):
+                # format_type() output from the catalog, not user input. SQLite stores what
+                # lakeflow already converted (dates as ISO text); its CAST would reduce a
+                # DATETIME's text to a NUMERIC (the year), so it is never cast there.
                 items.append(f"CAST({quoted} AS {column.sql_type}) AS {quoted}")
             else:
                 items.append(quoted)

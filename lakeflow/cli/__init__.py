@@ -13,12 +13,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from lakeflow.cli import audit, history, logs, maintain, planning, running, setup
+from lakeflow.cli import audit, history, logs, maintain, planning, running, setup, tables
 from lakeflow.cli.common import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (audit, history, logs, maintain, planning, running, setup)
+_COMMANDS = (audit, history, logs, maintain, planning, running, setup, tables)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

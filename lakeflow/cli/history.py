@@ -13,7 +13,7 @@ from returns.result import Failure
 
 from lakeflow.adapters.plotly_report import report_html
 from lakeflow.cli.common import ConfigArg, Console, JsonOpt, app, fail, job_of, usage_error
-from lakeflow.cli.render import summary
+from lakeflow.cli.render import summary, table_lines
 from lakeflow.core.errors import LakeflowError
 from lakeflow.core.records import FailureRecord
 from lakeflow.core.report import build_report, parse_since
@@ -82,6 +82,8 @@ def show(
         console.out(f"    {kind:<11} {path}")
     if record.validation:
         console.out(f"  validation: {record.validation.get('summary', '')}")
+    for line in table_lines(record.table):
+        console.out(line)
 
 
 @app.command()

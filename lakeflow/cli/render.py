@@ -14,7 +14,7 @@ from lakeflow.cli.common import Console
 from lakeflow.core.records import FailureRecord, RunRecord
 from lakeflow.run import RunEvent
 
-__all__ = ["StepDisplay", "monitoring_lines", "scores", "summary"]
+__all__ = ["StepDisplay", "monitoring_lines", "scores", "summary", "table_lines"]
 
 
 def _seconds(value: float | None) -> str:
@@ -133,4 +133,19 @@ def monitoring_lines(record: RunRecord | FailureRecord) -> list[str]:
         else:
             tries = f"{delivery.attempts} attempt(s)" if delivery.attempts else "no attempt done"
             lines.append(f"  {delivery.channel}: NOT sent ({tries}): {delivery.error}")
+    return lines
+
+
+def table_lines(table: Mapping[str, object] | None) -> list[str]:
+    """Pure. The published dataset a run left (``lakeflow show``): format, version, schema."""
+    if not table:
+        return []
+    version = f" version {table['version']}" if table.get("version") is not None else ""
+    lines = [f"  published {table.get('format', '?')} dataset {table.get('path', '')}{version}"]
+    if table.get("change"):
+        lines.append(f"    schema change: {table['change']}")
+    schema = table.get("schema")
+    if isinstance(schema, Mapping):
+        lines.append("    schema:")
+        lines.extend(f"      {name:<24} {dtype}" for name, dtype in schema.items())
     return lines

@@ -37,6 +37,7 @@ __all__ = [
     "LoadError",
     "MissingColumns",
     "PlanRejected",
+    "SchemaMismatch",
     "StageError",
     "StageFailed",
     "UnusableWatermark",
@@ -249,6 +250,30 @@ class UnusableWatermark(_Failure):
         return f"incremental column {self.column!r}: {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaMismatch(_Failure):
+    """A run's rows do not fit the published dataset's schema under its ``load.schema`` policy.
+
+    Nothing was published; ``problems`` name every column that does not fit (added, dropped,
+    retyped, with both types and the run that last published the dataset) and ``hint`` says how
+    to proceed.
+    """
+
+    dataset: str
+    policy: str
+    problems: tuple[str, ...]
+    hint: str
+    retryable: bool = False
+    kind: ClassVar[str] = "schema_mismatch"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"the rows do not fit the published schema of {self.dataset!r} "
+            f"(load.schema: {self.policy}): {'; '.join(self.problems)}. {self.hint}"
+        )
+
+
 LakeErrorCode: TypeAlias = Literal[
     "conflict",
     "not_found",
@@ -331,6 +356,7 @@ StageError: TypeAlias = (
     | LakeError
     | ConfigError
     | UnusableWatermark
+    | SchemaMismatch
 )
 """Every expected failure in lakeflow."""
 

@@ -43,7 +43,10 @@ __all__ = [
     "WatermarkValue",
     "advance",
     "after_watermark",
+    "coerce_value",
+    "in_window",
     "not_before",
+    "starting_watermark",
     "text_instant",
     "watermark_family",
     "watermark_stats",
@@ -77,10 +80,14 @@ _ACCEPTED_FORMS = (
 
 @dataclass(frozen=True, slots=True)
 class IncrementalSpec:
-    """Extract incrementally by ``column``; ``key`` identifies a row (all columns if empty)."""
+    """Extract incrementally by ``column``; ``key`` identifies a row (all columns if empty).
+
+    ``initial`` is where a first run (no checkpoint yet) starts: rows at or after it.
+    """
 
     column: str
     key: tuple[str, ...] = ()
+    initial: WatermarkValue | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,3 +540,103 @@ def _same_instant(previous: WatermarkValue, new: WatermarkValue) -> bool:
     if isinstance(previous, str) and isinstance(new, datetime):
         return _instant_of(previous) == new
     return previous == new
+
+
+# -- chosen starting points: incremental.initial, lakeflow reset --to, lakeflow backfill --------
+
+
+def coerce_value(value: object, dtype: pl.DataType) -> Result[WatermarkValue, str]:
+    """Pure. ``value`` (a config scalar or command-line text) as a watermark of a ``dtype`` column.
+
+    Numbers for numeric columns, a date for a date column, a datetime for a datetime column
+    (a date is its midnight; an aware value is converted to UTC for a naive column; naive values
+    are taken as UTC for an aware column), a UTC instant for ISO 8601 text columns. Returns why
+    not when the value cannot order rows of that column.
+
+    >>> coerce_value("2024-01-02", pl.Datetime("us")).unwrap()
+    datetime.datetime(2024, 1, 2, 0, 0)
+    >>> coerce_value("7", pl.Int64()).unwrap()
+    7
+    """
+    family = _family_of(dtype)
+    shown = _show(value)
+    if family is None:
+        return Failure(f"a {dtype} column cannot order rows")
+    if isinstance(value, bool):
+        return Failure(f"{shown} is a boolean, not a watermark")
+    if family == "number":
+        if isinstance(value, int | float):
+            return Success(value)
+        if isinstance(value, str):
+            for convert in (int, float):
+                try:
+                    return Success(convert(value.strip()))
+                except ValueError:
+                    continue
+        return Failure(f"{shown} is not a number (the column is {dtype})")
+    instant = _as_datetime(value)
+    if instant is None:
+        return Failure(f"{shown} is not a date or an ISO 8601 timestamp (the column is {dtype})")
+    if family == "date":
+        if isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) > 10):
+            return Failure(f"{shown} is not a date (the column is {dtype})")
+        return Success(instant.date())
+    if family == "datetime":
+        if instant.tzinfo is not None:
+            instant = instant.astimezone(UTC).replace(tzinfo=None)
+        return Success(instant)
+    return Success(instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC))
+
+
+def _as_datetime(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return _instant_of(text)
+
+
+def starting_watermark(
+    spec: IncrementalSpec, value: object, dtype: pl.DataType
+) -> Result[Watermark, UnusableWatermark]:
+    """Pure. A watermark at ``value`` with no row published at it yet (rows ``>= value`` follow).
+
+    What ``incremental.initial`` makes a first run start from, and what ``lakeflow reset --to``
+    sets. ``dtype`` is the column's type, recorded so later runs check it.
+    """
+    coerced = coerce_value(value, dtype)
+    if isinstance(coerced, Failure):
+        return Failure(UnusableWatermark(spec.column, coerced.failure()))
+    return Success(Watermark(spec.column, coerced.unwrap(), tuple(spec.key), (), str(dtype)))
+
+
+def in_window(
+    frame: pl.LazyFrame, column: str, start: WatermarkValue, end: WatermarkValue
+) -> Result[pl.LazyFrame, UnusableWatermark]:
+    """Pure. Rows whose ``column`` lies between ``start`` and ``end``, both included.
+
+    The bounds compare as the column's values do (instants for ISO 8601 text). Rows whose
+    column is null, or text that is not a timestamp, lie in no window.
+
+    >>> frame = pl.LazyFrame({"ts": [1, 2, 3, 4]})
+    >>> in_window(frame, "ts", 2, 3).unwrap().collect()["ts"].to_list()
+    [2, 3]
+    """
+    checked = _check_column(frame, column, None)
+    if isinstance(checked, Failure):
+        return Failure(checked.failure())
+    dtype = checked.unwrap()[column]
+    bounds = []
+    for value in (start, end):
+        bounded = _bound(Watermark(column, value, dtype=str(dtype)), dtype)
+        if isinstance(bounded, Failure):
+            return Failure(bounded.failure())
+        bounds.append(bounded.unwrap())
+    (order, low), (_, high) = bounds
+    return Success(frame.filter(order.key.is_between(low, high)))

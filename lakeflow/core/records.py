@@ -245,7 +245,9 @@ class RunRecord(_Record):
     ``source`` never holds secrets. ``note`` says in words what happened when it is not
     obvious from the counts (for example "no new input since the last run"). ``sla`` lists
     the service levels the run broke (``None``: none configured); ``deliveries`` what became of
-    its alerts and metrics.
+    its alerts and metrics. ``table`` is the published dataset after the run: its ``format``,
+    ``schema`` (column -> type), the schema ``change`` the run made, and for Delta tables the
+    ``version`` and merge metrics.
     """
 
     run_id: str
@@ -272,6 +274,7 @@ class RunRecord(_Record):
     sinks: tuple[Mapping[str, object], ...] = ()
     sla: tuple[SlaBreach, ...] | None = None
     deliveries: tuple[Delivery, ...] = ()
+    table: Mapping[str, object] | None = None
     schema_version: int = RECORD_SCHEMA_VERSION
 
     @property
@@ -315,6 +318,7 @@ class FailureRecord(_Record):
     sinks: tuple[Mapping[str, object], ...] = ()
     sla: tuple[SlaBreach, ...] | None = None
     deliveries: tuple[Delivery, ...] = ()
+    table: Mapping[str, object] | None = None
     schema_version: int = RECORD_SCHEMA_VERSION
 
     @property
@@ -414,6 +418,7 @@ def record_from_json(data: Mapping[str, Any]) -> RunRecord | FailureRecord:
             Delivery(str(d["channel"]), bool(d["ok"]), int(d["attempts"]), d.get("error"))
             for d in data.get("deliveries") or ()
         ),
+        "table": dict(data["table"]) if isinstance(data.get("table"), Mapping) else None,
         "status": data["status"],
     }
     if data.get("failed_step") is not None:

@@ -156,13 +156,13 @@ def check_plan(
     schema = found.unwrap()
     problems = _incremental_problems(source.incremental, schema)
     frame = pl.LazyFrame(schema=schema)
-    for leaf in pipeline.transform.leaves:
+    for leaf in pipeline.run_transform.leaves:
         stepped = leaf(frame)
         if isinstance(stepped, Failure):
             problems.append(PlanProblem("transform", stepped.failure().message, stepped.failure()))
         else:
             frame = stepped.unwrap()
-    checks, reference_problems = _empty_references(lake, pipeline.checks or Checks(), base)
+    checks, reference_problems = _empty_references(lake, pipeline.run_checks, base)
     problems.extend(reference_problems)
     output = _schema_items(frame.collect_schema())
     planned = plan_validation(frame, checks, now=now)

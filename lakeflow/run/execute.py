@@ -33,6 +33,7 @@ from lakeflow.ports import ExtractContext, Lake, Source
 from lakeflow.run.journal import Journal
 from lakeflow.run.pipeline import Pipeline
 from lakeflow.run.plan import Progress, StepFailure
+from lakeflow.run.published import with_published_rows
 
 __all__ = ["Executed", "execute"]
 
@@ -129,13 +130,15 @@ def execute(
     journal.done("extract", _extract_detail(progress.source, watermark))
 
     with journal.timed("transform"):
-        transformed = pipeline.transform(extracted)
+        transformed = pipeline.run_transform(extracted)
     if isinstance(transformed, Failure):
         return stop("transform", transformed.failure())
     journal.done("transform", pipeline.transform.name)
 
     with journal.timed("validate"):
-        resolved = _resolve_datasets(journal, lake, pipeline.checks or Checks(), base)
+        resolved = _resolve_datasets(journal, lake, pipeline.run_checks, base).bind(
+            partial(with_published_rows, pipeline, lake, journal, base=base)
+        )
         planned = resolved.bind(
             lambda checks: plan_validation(transformed.unwrap(), checks, now=journal.started)
         )

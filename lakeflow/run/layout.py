@@ -37,6 +37,7 @@ __all__ = [
     "STANDARD_BRANCHES",
     "RunPaths",
     "checkpoint_path",
+    "dataset_schema_path",
     "is_internal_branch",
     "records_prefix",
     "run_branch_name",
@@ -65,12 +66,14 @@ LAYOUT_README: Final = """\
 
 | path | what |
 |---|---|
-| `<load path>/part-<run_id>.parquet` | validated rows |
+| `<load path>/part-<run_id>.parquet` | validated rows (format parquet) |
+| `<load path>/` with `_delta_log/` | a Delta table (format delta, mode merge): read it as a table |
 | `raw/<pipeline>/<run_id>.parquet` | extracted rows as read |
 | `_lakeflow/quarantine/<pipeline>/<run_id>.parquet` | rows that failed row-level checks |
 | `_lakeflow/runs/<pipeline>/<run_id>.json` | run records |
 | `_lakeflow/quality/<pipeline>/<run_id>.json` | validation report and quality metrics |
 | `_lakeflow/checkpoints/<pipeline>.json` | incremental watermarks |
+| `_lakeflow/datasets/<load path>/schema.parquet` | the published schema of a parquet dataset |
 
 Every run works on its own branch `lakeflow-run-<pipeline>-<run_id>` and is merged only when
 every step succeeded; failed runs keep their branch. The `lakeflow-history` branch records
@@ -116,6 +119,12 @@ def run_started_at(run_id: str) -> datetime | None:
 def checkpoint_path(pipeline: str) -> str:
     """Pure. Where a pipeline's incremental checkpoint lives (on the target)."""
     return f"_lakeflow/checkpoints/{pipeline}.json"
+
+
+def dataset_schema_path(output_path: str) -> str:
+    """Pure. Where the published schema of a parquet dataset is kept (an empty parquet file:
+    its footer is the schema, exactly), written with every run that publishes to it."""
+    return f"_lakeflow/datasets/{output_path}/schema.parquet"
 
 
 def records_prefix(pipeline: str | None = None) -> str:

@@ -8,7 +8,7 @@ what a run reports as its steps start, end or retry (CLIs, logs, progress displa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -17,6 +17,7 @@ import polars as pl
 from lakeflow.core.errors import LakeflowError
 from lakeflow.core.secrets import Secret
 from lakeflow.core.stage import Stage, compose
+from lakeflow.core.table import LoadMode, TableOptions, key_rule, latest_per_key
 from lakeflow.core.validate import Checks
 from lakeflow.ports import BRANCH_ID, Sink, Source
 
@@ -59,7 +60,11 @@ class Pipeline:
         checks: Validation checks (none by default: every row is valid).
         sinks: Database sinks, loaded after the lake merge from the published rows.
         load_path: Lake folder for validated rows (default ``validated_data/<name>``).
-        mode: ``append`` adds ``part-<run_id>.parquet``; ``overwrite`` replaces the folder.
+        mode: ``append`` adds the run's rows; ``overwrite`` replaces the dataset; ``merge``
+            upserts them by ``table.keys`` into a Delta table (see :class:`TableOptions`).
+        table: The dataset's format, merge keys, delete column and schema policy. For
+            ``merge`` the newest version of a key wins: by ``table.order_by``, which defaults
+            to the source's incremental column.
         keep_raw: Also publish the extracted rows as read, under ``raw/<name>/``.
         retry: Retry policy for transient failures and merge conflicts.
         config_sha256: Hash of the config the pipeline came from, for the run record.
@@ -72,7 +77,8 @@ class Pipeline:
     checks: Checks | None = None
     sinks: Sequence[Sink] = ()
     load_path: str | None = None
-    mode: Literal["append", "overwrite"] = "append"
+    mode: LoadMode = "append"
+    table: TableOptions = field(default_factory=TableOptions)
     keep_raw: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     config_sha256: str | None = None
@@ -84,8 +90,34 @@ class Pipeline:
                 f"pipeline name {self.name!r} must be 1-64 letters, digits, '_' or '-' "
                 "(it becomes part of branch ids)"
             )
-        if self.mode not in ("append", "overwrite"):
-            raise LakeflowError(f"mode must be 'append' or 'overwrite', got {self.mode!r}")
+        problems = self.table.problems(self.mode)
+        if problems:
+            shown = "; ".join(f"{key}: {problem}" for key, problem in problems)
+            raise LakeflowError(f"pipeline {self.name!r}: {shown}")
+        if self.mode == "merge" and self.table.order_by is None:
+            spec = self.resolved_source().incremental
+            if spec is not None:
+                object.__setattr__(self, "table", replace(self.table, order_by=spec.column))
+
+    @property
+    def format(self) -> Literal["delta", "parquet"]:
+        """The format of the published dataset (``delta`` or ``parquet``)."""
+        return self.table.format_for(self.mode)
+
+    @property
+    def run_transform(self) -> Stage:
+        """The stage a run applies: the transform, then for ``merge`` one version per key."""
+        if self.mode != "merge":
+            return self.transform
+        return compose(self.transform, latest_per_key(self.table.keys, self.table.order_by))
+
+    @property
+    def run_checks(self) -> Checks:
+        """The checks a run applies: the pipeline's, and for ``merge`` a present key."""
+        checks = self.checks or Checks()
+        if self.mode != "merge":
+            return checks
+        return replace(checks, rules=(*checks.rules, key_rule(self.table.keys)))
 
     @property
     def output_path(self) -> str:

@@ -58,6 +58,7 @@ class Progress:
     outputs: Mapping[str, str] = field(default_factory=dict)
     note: str = ""
     sinks: tuple[Mapping[str, object], ...] = ()
+    table: Mapping[str, object] | None = None
 
     def noted(self, text: str) -> Progress:
         """Pure. This progress with ``text`` appended to its note."""
@@ -152,6 +153,7 @@ def _record_fields(progress: Progress, facts: RunFacts, status: RunStatus) -> di
         "lakeflow_version": facts.lakeflow_version,
         "note": progress.note,
         "sinks": progress.sinks,
+        "table": progress.table,
     }
 
 
@@ -221,11 +223,16 @@ def plan_writes(
     new_watermark: Watermark | None,
     keep_raw: bool,
     replace_folder: str | None,
+    valid_part: bool = True,
 ) -> WritePlan:
-    """Pure. What a run that passed validation writes, and its ``committed`` record."""
+    """Pure. What a run that passed validation writes, and its ``committed`` record.
+
+    ``valid_part=False`` when the valid rows are published otherwise (into a Delta table, by
+    :mod:`lakeflow.run.table`): no ``part-<run_id>.parquet`` is written.
+    """
     rows = progress.rows
     files: list[tuple[str, str]] = []
-    if rows.valid > 0:
+    if rows.valid > 0 and valid_part:
         files.append(("valid", paths.valid))
     if keep_raw and rows.extracted > 0:
         files.append(("raw", paths.raw))

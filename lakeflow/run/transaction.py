@@ -7,9 +7,11 @@ Effect; the one place effects are sequenced. A run:
    ``lakeflow-run-<pipeline>-<run_id>`` at ``B``;
 2. extracts (transient errors retried with backoff), transforms and validates in one lazy
    plan executed once (:mod:`lakeflow.run.execute`);
-3. puts the outputs, quarantine, quality report, run record and advanced checkpoint on the run
-   branch (:func:`lakeflow.run.plan.plan_writes` says what goes where) and commits once with
-   string metadata;
+3. applies the dataset's schema policy and, for a Delta table, writes its new files and log
+   entry on the run branch (:mod:`lakeflow.run.table`); puts the outputs, quarantine, quality
+   report, run record and advanced checkpoint on the run branch
+   (:func:`lakeflow.run.plan.plan_writes` says what goes where) and commits once with string
+   metadata;
 4. merges the run branch into the target (never fast-forward) and deletes the run branch;
 5. loads database sinks from the published rows;
 6. records the run in the run history, with the SLAs it broke, then sends its alerts and
@@ -62,6 +64,8 @@ from lakeflow.run.plan import (
     plan_writes,
     run_record,
 )
+from lakeflow.run.table import publish_table
+from lakeflow.run.watermarks import initial_watermark
 
 __all__ = ["Outcome", "run"]
 
@@ -147,15 +151,25 @@ class _Transaction:
         if isinstance(found, Failure):
             error: LakeError = found.failure()
             if error.code == "not_found":
-                return Success(_Resolved(progress, None))
+                return self._initial(progress)
             return Failure(StepFailure("resolve", error, progress))
         try:
             raw = json.loads(found.unwrap()).get("watermark")
-            return Success(_Resolved(progress, Watermark.from_json(raw) if raw else None))
+            mark = Watermark.from_json(raw) if raw else None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             reason = f"{path} at {base} is corrupt ({exc}); fix or delete it on the target"
             error = LakeError("read checkpoint", reason, "corrupt")
             return Failure(StepFailure("resolve", error, progress))
+        # A checkpoint without a watermark (lakeflow reset) starts over, like no checkpoint.
+        return Success(_Resolved(progress, mark)) if mark is not None else self._initial(progress)
+
+    def _initial(self, progress: Progress) -> Result[_Resolved, StepFailure]:
+        """No checkpoint yet: start at ``incremental.initial`` when the source sets one."""
+        assert progress.base is not None  # noqa: S101 - set by the resolve step
+        started = initial_watermark(self.source, self.lake, progress.base)
+        return started.map(lambda mark: _Resolved(progress, mark)).alt(
+            lambda error: StepFailure("resolve", error, progress)
+        )
 
     def _plan(self, resolved: _Resolved) -> Result[_Resolved, StepFailure]:
         """Check the whole plan against the source's schema before reading any row."""
@@ -200,6 +214,10 @@ class _Transaction:
         )
         return Failure(failure)
 
+    def table(self, executed: Executed) -> Result[Executed, StepFailure]:
+        """Apply the schema policy; publish into a Delta table (:mod:`lakeflow.run.table`)."""
+        return publish_table(self.pipeline, self.lake, self.journal, executed, self.scratch)
+
     # -- write and commit ------------------------------------------------------------------------
     def write(self, executed: Executed) -> Result[_Staged, StepFailure]:
         """Put every output of the run on the run branch (not yet committed)."""
@@ -214,7 +232,12 @@ class _Transaction:
             paths,
             new_watermark=executed.new_watermark,
             keep_raw=pipeline.keep_raw,
-            replace_folder=pipeline.output_path if pipeline.mode == "overwrite" else None,
+            replace_folder=(
+                pipeline.output_path
+                if pipeline.mode == "overwrite" and pipeline.format == "parquet"
+                else None
+            ),
+            valid_part=pipeline.format == "parquet",
         )
 
         def fail(error: LakeError) -> StepFailure:
@@ -338,6 +361,7 @@ class _Transaction:
             self.resolve(start)
             .bind(self.execute)
             .bind(self.audit)
+            .bind(self.table)
             .bind(self.write)
             .bind(self.commit)
         )

@@ -92,6 +92,23 @@ def test_replace_keeps_the_table_definition(db: Database) -> None:
     assert ("users_name",) in indexes
 
 
+def test_upsert_into_an_existing_datetime_column_keeps_the_whole_timestamp(
+    sqlite_path: Path,
+) -> None:
+    """An upsert into a SQLite DATETIME column the first load created stores the full ISO text
+    (SQLite's CAST AS DATETIME would keep only the year)."""
+    db = Database(f"sqlite://{sqlite_path}")
+    sink = DatabaseSink(db.uri, "events", mode="upsert", keys=["id"])
+    first = pl.LazyFrame({"id": [1], "at": [datetime(2024, 5, 6, 7, 8, 9)]})
+    second = pl.LazyFrame({"id": [1, 2], "at": [datetime(2025, 1, 2, 3, 4, 5)] * 2})
+    ok(sink.load(first))
+    ok(sink.load(second))
+    assert _rows(db, "events") == [
+        (1, "2025-01-02 03:04:05.000000"),
+        (2, "2025-01-02 03:04:05.000000"),
+    ]
+
+
 def test_upsert_is_idempotent_and_counts_real_changes(db: Database) -> None:
     """An identical rerun changes 0 rows; a changed row and a new row count 1 each."""
     sink = DatabaseSink(db.uri, "users", mode="upsert", keys=["id"])

@@ -431,7 +431,7 @@ def test_environment_values_are_never_echoed_in_problems() -> None:
         "source.sql.partitions: expected an integer between 1 and 1024, got the value of "
         "${PARTS} "
         "(environment values are not shown)",
-        "load.mode: expected one of append, overwrite, got the value of ${MODE} "
+        "load.mode: expected one of append, overwrite, merge, got the value of ${MODE} "
         "(environment values are not shown)",
     ]
 
@@ -453,7 +453,8 @@ def test_unknown_key_without_close_match_lists_allowed_keys() -> None:
     """An unknown key with no close match lists the keys that are allowed there."""
     data = with_value(minimal_config(), ("load", "zzz"), 1)
     assert problems_of(data) == [
-        "load.zzz: unknown key; expected one of: path, mode, raw, database"
+        "load.zzz: unknown key; expected one of: path, mode, keys, format, delete_column, "
+        "schema, raw, database"
     ]
 
 
@@ -563,7 +564,8 @@ def test_wrong_scalar_type_is_named_with_its_path() -> None:
         (
             ("load", "mode"),
             "apend",
-            "load.mode: expected one of append, overwrite, got 'apend'; did you mean 'append'?",
+            "load.mode: expected one of append, overwrite, merge, got 'apend'; "
+            "did you mean 'append'?",
         ),
         (
             ("load", "raw"),

@@ -26,7 +26,7 @@ from lakeflow.core.errors import (
 def test_every_failure_is_frozen_slotted_and_serialisable() -> None:
     """Each member of the union is a frozen, slotted dataclass with kind, message, retryable."""
     members = errors.StageError.__args__
-    assert len(members) == 12
+    assert len(members) == 13
     for cls in members:
         assert isinstance(cls, type)
         assert dataclasses.is_dataclass(cls)

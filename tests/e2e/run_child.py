@@ -1,12 +1,13 @@
 """A child process that runs the users pipeline once, for crash and concurrency tests.
 
     python -m tests.e2e.run_child LAKE_ROOT REPOSITORY SOURCE_PARQUET [--kill-at N | --count]
+        [--merge]
 
 ``--count`` prints how many profiled events (Python calls into the lake adapter and the shell,
 and the C calls they make: renames, fsyncs, SQLite statements...) one run makes; ``--kill-at N``
 sends SIGKILL to itself at the N-th such event, so a test can crash a real run at any point
 deterministically. Otherwise it runs normally (with retries on merge conflicts) and prints the
-outcome as JSON.
+outcome as JSON. ``--merge`` publishes into a Delta table merged by ``id`` instead of appending.
 """
 
 from __future__ import annotations
@@ -25,15 +26,22 @@ import polars as pl
 from lakeflow.adapters.frame_source import FrameSource
 from lakeflow.adapters.local import LocalLake
 from lakeflow.core.incremental import IncrementalSpec
+from lakeflow.core.table import TableOptions
 from lakeflow.core.validate import Checks
 from lakeflow.run import Pipeline, RetryPolicy, run
 
-WATCHED = ("/lakeflow/run/", "/lakeflow/adapters/local")
+WATCHED = (
+    "/lakeflow/run/",
+    "/lakeflow/adapters/local",
+    "/lakeflow/adapters/delta_table",
+    "/lakeflow/adapters/table_scan",
+)
 """Source folders whose calls count as crash points: the shell and the embedded lake."""
 
 
-def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
-    """The pipeline every crash and concurrency test runs: incremental by (ts, id)."""
+def users_pipeline(source: Path, *, retry_on_conflict: int = 0, merge: bool = False) -> Pipeline:
+    """The pipeline every crash and concurrency test runs: incremental by (ts, id); with
+    ``merge`` it merges by ``id`` into a Delta table."""
     checks = Checks.from_config(
         {
             "schema": {"properties": {"age": {"type": "integer", "minimum": 18}}},
@@ -49,6 +57,8 @@ def users_pipeline(source: Path, *, retry_on_conflict: int = 0) -> Pipeline:
         FrameSource(frame, incremental=IncrementalSpec("ts", ("id",))),
         checks=checks,
         retry=policy,
+        mode="merge" if merge else "append",
+        table=TableOptions(keys=("id",)) if merge else TableOptions(),
     )
 
 
@@ -84,10 +94,13 @@ def main() -> None:
     parser.add_argument("--kill-at", type=int, default=0)
     parser.add_argument("--count", action="store_true")
     parser.add_argument("--retry-on-conflict", type=int, default=0)
+    parser.add_argument("--merge", action="store_true")
     args = parser.parse_args()
 
     lake = LocalLake(args.root, args.repository)
-    pipeline = users_pipeline(args.source, retry_on_conflict=args.retry_on_conflict)
+    pipeline = users_pipeline(
+        args.source, retry_on_conflict=args.retry_on_conflict, merge=args.merge
+    )
     events, profile = kill_at(args.kill_at)
     if args.count or args.kill_at:
         sys.setprofile(profile)

@@ -120,7 +120,16 @@ def test_human_run_prints_a_line_per_step_and_a_summary(project: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     steps = [line.split()[0] for line in lines if line.startswith("  ") and " ok " in line]
-    assert steps[:7] == ["resolve", "extract", "transform", "validate", "write", "commit", "merge"]
+    assert steps[:8] == [
+        "resolve",
+        "extract",
+        "transform",
+        "validate",
+        "table",
+        "write",
+        "commit",
+        "merge",
+    ]
     assert any(line.startswith("published run ") for line in lines)
 
 

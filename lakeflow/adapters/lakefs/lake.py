@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -59,6 +59,7 @@ from lakeflow.adapters.lakefs.session import (
     valid,
 )
 from lakeflow.adapters.lakefs.transport import Transport, new_client
+from lakeflow.adapters.table_scan import scan_dataset
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.core.secrets import Secret
 from lakeflow.ports import (
@@ -376,17 +377,28 @@ class LakeFSLake:
         )
 
     def scan_frame(self, path: str, *, ref: str) -> IOResult[pl.LazyFrame, LakeError]:
-        """Effect. A lazy frame over a parquet object, or every ``*.parquet`` under a folder.
+        """Effect. A lazy frame over the dataset at ``path`` (a parquet object or folder, or a
+        Delta table's live rows; see :func:`lakeflow.adapters.table_scan.scan_dataset`).
 
-        One listing request finds the parts; each is downloaded once (verified unless
-        ``verify_reads=False``) into the lake's local copies, which live until :meth:`close`
-        (see :mod:`lakeflow.adapters.lakefs.downloads`). A folder's parts are scanned in path
-        order; hive-style ``key=value`` folder names are not turned into columns.
+        One listing request finds the objects; each data file is downloaded once (verified
+        unless ``verify_reads=False``) into the lake's local copies, which live until
+        :meth:`close` (see :mod:`lakeflow.adapters.lakefs.downloads`).
         """
         op = "scan_frame"
         target = path[:-1] if isinstance(path, str) and path.endswith("/") else path
         return valid(check_path(op, target), _ref_problem(op, ref)).bind(
-            lambda _: self._objects.scan(target, ref=ref)
+            lambda _: scan_dataset(self, target, ref=ref)
+        )
+
+    def local_files(
+        self, paths: Sequence[str], *, ref: str
+    ) -> IOResult[tuple[Path, ...], LakeError]:
+        """Effect. Verified local copies of the objects at ``ref`` (downloaded unless already
+        copied), which live until :meth:`close`."""
+        op = "local_files"
+        problems = [check_path(op, p) for p in paths]
+        return valid(*problems, _ref_problem(op, ref)).bind(
+            lambda _: self._objects.local_files(paths, ref=ref)
         )
 
     # -- commits, merges, history -------------------------------------------------------------

@@ -6,18 +6,18 @@ request goes through the session's boundary, so failures are :class:`LakeError` 
 Reads are verified: the bytes are hashed as they stream in and compared with the checksum
 lakeFS sends as the object's ``ETag`` (MD5 or SHA-256, see
 :func:`~lakeflow.adapters.lakefs.transport.checksum_kind`); a mismatch is ``corrupt``, naming
-the object, its ref and both digests. A parquet object or folder at a ref becomes a lazy frame
-over verified local copies (:class:`~lakeflow.adapters.lakefs.downloads.DownloadCache`): one
-listing request, then one download per part not already copied.
+the object, its ref and both digests. ``local_files`` gives readers that need files (Polars,
+delta-rs) verified local copies (:class:`~lakeflow.adapters.lakefs.downloads.DownloadCache`),
+one download per content not already copied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import polars as pl
 from lakefs_sdk.models.path_list import PathList
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
@@ -163,30 +163,10 @@ class Objects:
         """Effect. :meth:`listing` as an ``IOResult``."""
         return self._s.call("list_objects", lambda: self.listing(prefix, ref))
 
-    # -- frames -------------------------------------------------------------------------------
-    def _parts(self, target: str, ref: str) -> IOResult[list[ObjectInfo], LakeError]:
-        op = "scan_frame"
-
-        def chosen(objects: tuple[ObjectInfo, ...]) -> IOResult[list[ObjectInfo], LakeError]:
-            exact = [o for o in objects if o.path == target]
-            under = [
-                o
-                for o in objects
-                if o.path.startswith(target + "/") and o.path.endswith(".parquet")
-            ]
-            if exact or under:
-                return IOSuccess(exact or under)
-            reason = (
-                f"no parquet object or folder of *.parquet parts {target!r} at {ref!r} in "
-                f"repository {self._repo!r}"
-            )
-            return IOFailure(LakeError(op, reason, "not_found"))
-
-        return self._s.call(op, lambda: self.listing(target, ref)).bind(chosen)
-
+    # -- local copies -----------------------------------------------------------------------------
     def _local(self, info: ObjectInfo, ref: str) -> IOResult[Path, LakeError]:
         """Effect. A verified local copy of ``info``'s content (downloaded unless cached)."""
-        op = "scan_frame"
+        op = "local_files"
         cached = self._downloads.cached(info.checksum)
         if cached is not None:
             return IOSuccess(cached)
@@ -202,16 +182,29 @@ class Objects:
             return IOFailure(problem)
         return got.map(lambda checksum: self._downloads.keep(part, checksum))
 
-    def scan(self, target: str, *, ref: str) -> IOResult[pl.LazyFrame, LakeError]:
-        """Effect. A lazy frame over ``target`` (an object, or the ``*.parquet`` parts under it)."""
+    def local_files(
+        self, paths: Sequence[str], *, ref: str
+    ) -> IOResult[tuple[Path, ...], LakeError]:
+        """Effect. Verified local copies of ``paths`` at ``ref``: one listing of their common
+        folder (the checksums name the copies), then one download per content not copied."""
+        if not paths:
+            return IOSuccess(())
+        folders = [p[: p.rfind("/") + 1].split("/") for p in paths]
+        shared = os.path.commonpath(["/" + "/".join(f) for f in folders]).lstrip("/")
+        prefix = paths[0] if len(paths) == 1 else (shared + "/" if shared else "")
 
-        def frame(objects: list[ObjectInfo]) -> IOResult[pl.LazyFrame, LakeError]:
+        def copies(listed: tuple[ObjectInfo, ...]) -> IOResult[tuple[Path, ...], LakeError]:
+            found = {info.path: info for info in listed}
             files: list[Path] = []
-            for info in objects:
+            for path in paths:
+                info = found.get(path)
+                if info is None:
+                    reason = f"no object {path!r} at {ref!r} in repository {self._repo!r}"
+                    return IOFailure(LakeError("local_files", reason, "not_found"))
                 got = unwrap_io(self._local(info, ref))
                 if isinstance(got, Failure):
                     return IOFailure(got.failure())
                 files.append(got.unwrap())
-            return IOSuccess(pl.scan_parquet(files, glob=False, hive_partitioning=False))
+            return IOSuccess(tuple(files))
 
-        return self._parts(target, ref).bind(frame)
+        return self._s.call("local_files", lambda: self.listing(prefix, ref)).bind(copies)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat as stat_module
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, TypeVar
@@ -57,6 +57,7 @@ from lakeflow.adapters.local.maintenance import FsckReport, GcReport, fsck, gc
 from lakeflow.adapters.local.metadata import Metadata
 from lakeflow.adapters.local.trees import Entry, change, lookup
 from lakeflow.adapters.local.trees import diff as tree_diff
+from lakeflow.adapters.table_scan import scan_dataset
 from lakeflow.core.errors import LakeError, LakeflowError
 from lakeflow.ports import (
     BranchInfo,
@@ -407,34 +408,33 @@ class LocalLake:
         return self._run("list_objects", body)
 
     def scan_frame(self, path: str, *, ref: str) -> IOResult[pl.LazyFrame, LakeError]:
-        """Effect. A lazy frame over a parquet object or every ``*.parquet`` under a folder.
-
-        Zero-copy: Polars scans the blob files in place, after each was hashed against its
-        name (unless ``verify_reads=False``). A folder's parts are scanned in path order;
-        hive-style ``key=value`` folder names are not turned into columns.
+        """Effect. A lazy frame over the dataset at ``path``: a parquet object or folder, or a
+        Delta table's live rows (:func:`lakeflow.adapters.table_scan.scan_dataset`). Zero-copy:
+        Polars scans the blob files in place, each hashed first unless ``verify_reads=False``.
         """
+        return scan_dataset(self, path, ref=ref)
 
-        def body() -> pl.LazyFrame:
-            target = path[:-1] if isinstance(path, str) and path.endswith("/") else path
-            check(check_path("scan_frame", target))
+    def local_files(
+        self, paths: Sequence[str], *, ref: str
+    ) -> IOResult[tuple[Path, ...], LakeError]:
+        """Effect. The blob files holding the objects at ``ref`` (read-only, shared: never
+        write to one), each hashed against its name first unless ``verify_reads=False``."""
+
+        def body() -> tuple[Path, ...]:
+            for path in paths:
+                check(check_path("local_files", path))
             with self._meta.read() as conn:
-                parts = staging.parquet_parts(
-                    self._meta, conn, history.resolve(self._meta, conn, ref), target
-                )
-            if not parts:
-                raise Refused(
-                    "not_found",
-                    f"no parquet object or folder of *.parquet parts {target!r} at "
-                    f"{ref!r} in {self._where}",
-                )
-            blobs = [BlobRead(e.checksum, e.size, _named(p, ref)) for p, e in parts]
+                at = history.resolve(self._meta, conn, ref)
+                entries = [(p, staging.entry_at(self._meta, conn, at, p)) for p in paths]
+            missing = [p for p, e in entries if e is None]
+            if missing:
+                raise Refused("not_found", f"no object {missing[0]!r} at {ref!r} in {self._where}")
+            blobs = [BlobRead(e.checksum, e.size, _named(p, ref)) for p, e in entries if e]
             if self._verify_reads:
-                files = self._blobs.verify_all(blobs)
-            else:
-                files = [self._blobs.file(b.checksum) for b in blobs]
-            return pl.scan_parquet(files, glob=False, hive_partitioning=False)
+                return tuple(self._blobs.verify_all(blobs))
+            return tuple(self._blobs.file(b.checksum) for b in blobs)
 
-        return self._run("scan_frame", body)
+        return self._run("local_files", body)
 
     # -- commits, merges, history -------------------------------------------------------------
     def uncommitted(self, branch: str) -> IOResult[tuple[Change, ...], LakeError]:

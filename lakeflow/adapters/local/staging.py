@@ -21,7 +21,6 @@ __all__ = [
     "discard",
     "effective",
     "entry_at",
-    "parquet_parts",
     "rows",
     "stage",
     "staged",
@@ -110,16 +109,6 @@ def view_prefix(
         else:
             committed[path] = entry
     return sorted(committed.items())
-
-
-def parquet_parts(
-    meta: Metadata, conn: sqlite3.Connection, at: tuple[str, str | None], target: str
-) -> list[Item]:
-    """Effect. ``target`` itself if it is an object, else every ``*.parquet`` under it."""
-    entry = entry_at(meta, conn, at, target)
-    if entry is not None:
-        return [(target, entry)]
-    return [(p, e) for p, e in view_prefix(meta, conn, at, target + "/") if p.endswith(".parquet")]
 
 
 def stage(meta: Metadata, op: str, branch: str, path: str, entry: Entry | None) -> None:

@@ -326,13 +326,24 @@ def _issues_of(error: Mapping[str, Any], data: object) -> list[Issue]:
 
 def _document_path(loc: Sequence[str | int], data: object) -> KeyPath:
     """The key path of a pydantic location in the document as written."""
-    parts = [p for p in loc if not (isinstance(p, str) and p.startswith(_TAG_PREFIX))]
+    parts = list(loc)
     out: list[str | int] = []
     node: object = data
     index = 0
     while index < len(parts):
         part = parts[index]
-        following = parts[index + 1] if index + 1 < len(parts) else None
+        is_key = isinstance(node, Mapping) and part in node
+        if isinstance(part, str) and part.startswith(_TAG_PREFIX) and not is_key:
+            index += 1  # a union's tag, not a key of the document (a key may start with "~")
+            continue
+        following = next(
+            (
+                p
+                for p in parts[index + 1 :]
+                if not (isinstance(p, str) and p.startswith(_TAG_PREFIX))
+            ),
+            None,
+        )
         if (
             isinstance(node, Mapping)
             and isinstance(part, int)

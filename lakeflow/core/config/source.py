@@ -19,6 +19,7 @@ from lakeflow.core.config.values import (
     ColumnList,
     LakePath,
     Partitions,
+    Scalar,
     SecretValue,
     SqlTable,
     Text,
@@ -50,16 +51,21 @@ class Incremental(ConfigModel):
     key: ColumnList = ()
     """Columns that identify a row (all columns when empty): rows already published at the
     watermark value are recognised by it, so none is published twice and none is lost."""
+    initial: Scalar | None = None
+    """Where the first run starts (a number, a date, a date-time or ISO 8601 text): it reads
+    rows at or after it instead of all history. Later runs start at the checkpoint."""
 
 
 def _spec(model: Incremental) -> IncrementalSpec:
-    return IncrementalSpec(model.column, model.key)
+    return IncrementalSpec(model.column, model.key, model.initial)
 
 
 def _spec_data(spec: IncrementalSpec) -> dict[str, object]:
     data: dict[str, object] = {"column": spec.column}
     if spec.key:
         data["key"] = list(spec.key)
+    if spec.initial is not None:
+        data["initial"] = spec.initial
     return data
 
 

@@ -46,6 +46,8 @@ __all__ = [
     "RuleCheck",
     "SchemaCheck",
     "Severity",
+    "UniqueCheck",
+    "UniqueScope",
     "ValidateConfig",
     "ValuesReference",
 ]
@@ -268,18 +270,57 @@ class QualityCheck(ConfigModel):
     """How old a row may be and still count as timely."""
 
 
-def _unique_shape(value: object) -> str | None:
+UniqueScope: TypeAlias = Literal["run", "published"]
+"""``run``: unique among the run's rows; ``published``: also against the rows already published
+at the run's base commit."""
+
+
+def _key_shape(value: object) -> str | None:
     if isinstance(value, str):
         return "column"
     return "columns" if isinstance(value, list | tuple) else None
 
 
-UniqueKey: TypeAlias = Annotated[
+KeyColumns: TypeAlias = Annotated[
     str | tuple[str, ...],
     Shapes(
         {"column": Column, "columns": Columns},
-        _unique_shape,
+        _key_shape,
         "a column name or a list of column names (a composite key)",
+        convert={"columns": lambda names: names[0] if len(names) == 1 else names},
+    ),
+]
+
+
+class UniqueCheck(ConfigModel):
+    """A unique key with its scope: among the run's rows only, or also against the published
+    rows (a key already published breaks ``unique:<columns>:published`` in ``append`` mode and
+    is an update in ``merge`` mode)."""
+
+    model_config = ConfigModel.model_config | {
+        "json_schema_extra": {"examples": [{"columns": ["id"], "scope": "run"}]}
+    }
+
+    columns: KeyColumns
+    """A column name or a list of column names (a composite key)."""
+    scope: Annotated[UniqueScope, Expect("one of run, published")] = "published"
+    """``published`` (the default) also checks the rows already published at the run's base
+    commit, reading only the key columns; ``run`` checks the run's rows only. ``overwrite``
+    targets replace what is published: their keys are checked among the run's rows."""
+
+
+def _unique_shape(value: object) -> str | None:
+    if isinstance(value, UniqueCheck | Mapping):
+        return "check"
+    return _key_shape(value)
+
+
+UniqueKey: TypeAlias = Annotated[
+    str | tuple[str, ...] | UniqueCheck,
+    Shapes(
+        {"column": Column, "columns": Columns, "check": UniqueCheck},
+        _unique_shape,
+        "a column name, a list of column names (a composite key) or {columns, scope}",
         convert={"columns": lambda names: names[0] if len(names) == 1 else names},
     ),
 ]
@@ -328,7 +369,9 @@ with warnings.catch_warnings():
             Expect("a list of column names or lists of column names (composite keys)"),
         ] = ()
         """Columns, or lists of columns (composite keys), whose values must be unique; every
-        row sharing a duplicated value is quarantined. A key with a null part never collides."""
+        row sharing a duplicated value is quarantined. A key with a null part never collides.
+        By default a key is also checked against the rows already published at the run's base
+        commit (``{columns: [...], scope: run}`` checks the run's rows only)."""
         references: Mapping[Column, Reference] = Field(default_factory=dict)
         """``{column: {values: [...]}}`` or ``{column: {dataset: PATH, key: COLUMN}}``."""
         rules: Annotated[tuple[RuleCheck, ...], AfterValidator(_unique_names)] = ()

@@ -28,6 +28,7 @@ from lakeflow.core.validate.checks import (
     Checks,
     FrameRef,
     Property,
+    PublishedRows,
     Quality,
     Reference,
     Rule,
@@ -366,6 +367,62 @@ class PlanBuilder:
             "unique",
             ~duplicated(columns, self.schema, nulls_distinct=True),
             f"({label}) must be unique (nulls never collide)",
+            sample=columns,
+            group="consistency",
+        )
+
+    def unique_published(self, key: str | tuple[str, ...], published: PublishedRows) -> None:
+        """A row whose key the would-be published dataset already holds breaks
+        ``unique:<key>:published``: in ``append`` mode any published row with the key; in
+        ``merge`` mode a published row the run does not replace (its merge key is not the
+        run's). Only the key columns (and merge keys) of the published rows are read."""
+        columns = (key,) if isinstance(key, str) else key
+        if self.missing_columns(columns):
+            return  # the run-scope rule already fails for missing columns
+        merge_keys = published.merge_keys
+        if merge_keys and set(columns) == set(merge_keys):
+            return  # a published key is an update of that very row, never a duplicate
+        try:
+            available = published.frame.collect_schema()
+        except pl.exceptions.PolarsError as exc:
+            self.fail(
+                f"unique:{','.join(columns)}:published",
+                "unique",
+                f"the published rows cannot be planned: {_plan_error(exc)}",
+            )
+            return
+        if any(c not in available for c in columns):
+            return  # rows published before the column existed hold null: they never collide
+        flag = self.internal("published")
+        keep = published.frame
+        if merge_keys and all(k in available for k in merge_keys):
+            replaced = self.working.select([pl.col(k).cast(available[k]) for k in merge_keys])
+            keep = keep.join(replaced.unique(), on=list(merge_keys), how="anti", nulls_equal=False)
+        # Only the published keys this run carries matter: a semi join against the run's (few)
+        # keys streams the published ones instead of collecting all of them into a set.
+        wanted = self.working.select(list(columns)).drop_nulls().unique()
+        taken = (
+            keep.select([pl.col(c).cast(self.schema[c], strict=False) for c in columns])
+            .join(wanted, on=list(columns), how="semi", nulls_equal=False)
+            .unique()
+            .with_columns(pl.lit(True).alias(flag))
+        )
+        try:
+            joined = self.working.join(
+                taken, on=list(columns), how="left", maintain_order="left", nulls_equal=False
+            )
+            schema = joined.collect_schema()
+        except pl.exceptions.PolarsError as exc:
+            name = f"unique:{','.join(columns)}:published"
+            self.fail(name, "unique", f"cannot join the published rows: {_plan_error(exc)}")
+            return
+        self.working, self.schema = joined, schema
+        label = ",".join(columns)
+        self.add_row(
+            f"unique:{label}:published",
+            "unique",
+            pl.col(flag).is_null(),
+            f"({label}) must not be published already",
             sample=columns,
             group="consistency",
         )

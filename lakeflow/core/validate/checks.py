@@ -37,6 +37,8 @@ from lakeflow.core.config.validate import (
     DatasetReference,
     NullResult,
     Severity,
+    UniqueCheck,
+    UniqueScope,
     ValidateConfig,
 )
 from lakeflow.core.config.values import regex_problem
@@ -52,11 +54,13 @@ __all__ = [
     "PanderaRef",
     "PanderaSchema",
     "Property",
+    "PublishedRows",
     "Quality",
     "Reference",
     "Rule",
     "Schema",
     "TypeName",
+    "UniqueScope",
     "ValuesRef",
     "checks_of",
     "resolve_pandera",
@@ -199,6 +203,21 @@ class Quality:
     freshness: timedelta = timedelta(hours=24)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class PublishedRows:
+    """The rows a dataset already holds at the run's base commit, for ``unique`` keys of scope
+    ``published``; the shell supplies them (a lazy scan: only the key columns are read).
+
+    Attributes:
+        frame: The published rows.
+        merge_keys: The dataset's merge keys (empty for an ``append`` dataset). A published row
+            whose merge key the run carries is replaced by the run, so it cannot collide.
+    """
+
+    frame: pl.LazyFrame
+    merge_keys: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class PanderaRef:
     """A pandera model named by import path (``package.module:Model``), imported by the shell."""
@@ -249,6 +268,12 @@ class Checks:
         enforce: ``False`` turns every failure into a warning (the tutorial's
             ``validation_enabled`` switch): nothing fails, rows are still split.
         quality: Timestamp column and freshness window of the timeliness metric.
+        unique_scopes: Key (as written in ``unique``) -> :data:`UniqueScope`; a key not listed
+            has scope ``published``.
+        published: The rows already published (:class:`PublishedRows`), for keys of scope
+            ``published``: a run row whose key is already published breaks
+            ``unique:<columns>:published``. ``None`` (no published dataset, or an ``overwrite``
+            target) checks every key among the run's rows only.
 
     Checks compare by identity: they may hold lazy frames and expressions, which have no
     boolean equality.
@@ -263,9 +288,13 @@ class Checks:
     max_invalid_fraction: float = 0.0
     enforce: bool = True
     quality: Quality | None = None
+    unique_scopes: Mapping[str | tuple[str, ...], UniqueScope] = field(default_factory=dict)
+    published: PublishedRows | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unique", _unique_keys(self.unique))
+        scopes = {_unique_keys([k])[0]: v for k, v in dict(self.unique_scopes).items()}
+        object.__setattr__(self, "unique_scopes", types.MappingProxyType(scopes))
         object.__setattr__(self, "references", types.MappingProxyType(dict(self.references)))
         object.__setattr__(self, "rules", tuple(self.rules))
         pandera = self.pandera
@@ -324,10 +353,19 @@ def checks_of(config: ValidateConfig) -> Checks:
     if config.quality is not None:
         hours = timedelta(hours=config.quality.freshness_hours)
         quality = Quality(config.quality.timestamp_column, hours)
+    unique: list[str | tuple[str, ...]] = []
+    scopes: dict[str | tuple[str, ...], UniqueScope] = {}
+    for item in config.unique:
+        if isinstance(item, UniqueCheck):
+            unique.append(item.columns)
+            scopes[item.columns] = item.scope
+        else:
+            unique.append(item)
     return Checks(
         schema=schema,
         completeness=completeness,
-        unique=config.unique,
+        unique=unique,
+        unique_scopes=scopes,
         references=references,
         rules=rules,
         pandera=tuple(PanderaRef(t) for t in targets),
@@ -382,6 +420,10 @@ def option_problems(checks: Checks) -> list[tuple[str, StageError]]:
         if not isinstance(key, str) and not key:
             where = f"unique[{index}]"
             out.append((where, _option(where, [], "a column name or a non-empty list of names")))
+    for key, scope in checks.unique_scopes.items():
+        if scope not in ("run", "published"):
+            where = f"unique[{key!r}].scope"
+            out.append((where, _option(where, scope, "run", "published")))
     for column, ref in checks.references.items():
         where = f"references.{column}"
         if isinstance(ref, ValuesRef) and not ref.values:

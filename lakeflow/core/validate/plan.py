@@ -126,6 +126,10 @@ def plan_validation(
         builder.completeness(checks.completeness.columns, checks.completeness.threshold)
     for key in cast(Sequence[str | tuple[str, ...]], checks.unique):
         builder.unique(key)
+        if checks.published is not None and checks.unique_scopes.get(key, "published") == (
+            "published"
+        ):
+            builder.unique_published(key, checks.published)
     for column, ref in checks.references.items():
         builder.reference(column, ref)
     for rule in checks.rules:

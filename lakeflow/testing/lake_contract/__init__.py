@@ -29,8 +29,8 @@ in-memory model of lakeFS (branch heads, trees as dicts, merge base by ancestry)
 every read. Run it alone with ``TestLake = lake_state_machine(factory).TestCase``.
 
 Modules: ``assertions`` (``expect_success``/``expect_failure``), ``model`` (lakeFS as dicts),
-``machine`` (the state machine), ``workers`` (child processes), ``objects`` and ``history`` (the
-tests, by topic), ``base`` (what every test class shares).
+``machine`` (the state machine), ``workers`` (child processes), ``objects``, ``history`` and
+``tables`` (the tests, by topic), ``base`` (what every test class shares).
 """
 
 from lakeflow.testing.lake_contract.assertions import LakeFactory, expect_failure, expect_success
@@ -38,6 +38,7 @@ from lakeflow.testing.lake_contract.history import HistoryContract
 from lakeflow.testing.lake_contract.machine import LakeStateMachine, lake_state_machine
 from lakeflow.testing.lake_contract.model import LakeModel
 from lakeflow.testing.lake_contract.objects import ObjectContract
+from lakeflow.testing.lake_contract.tables import TableContract
 
 __all__ = [
     "HistoryContract",
@@ -46,11 +47,12 @@ __all__ = [
     "LakeModel",
     "LakeStateMachine",
     "ObjectContract",
+    "TableContract",
     "expect_failure",
     "expect_success",
     "lake_state_machine",
 ]
 
 
-class LakeContract(ObjectContract, HistoryContract):
+class LakeContract(ObjectContract, HistoryContract, TableContract):
     """Tests every Lake must pass. Subclass it and provide a ``lake_factory`` fixture."""
